@@ -1,0 +1,1 @@
+"""Framework packs: versioned, bilingual maturity frameworks stored as YAML data."""
