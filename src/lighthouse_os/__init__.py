@@ -1,0 +1,3 @@
+"""Lighthouse OS: an open platform for responsible industrial transformation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,49 @@
+"""create_app(): the composition root of the web application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from lighthouse_os import __version__
+from lighthouse_os.db.engine import make_engine, make_session_factory
+from lighthouse_os.settings import Settings
+from lighthouse_os.web import health, pages
+from lighthouse_os.web.errors import install_error_handlers
+from lighthouse_os.web.locale_middleware import LocaleMiddleware
+from lighthouse_os.web.templating import build_templates
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Wire settings, database, templates and routers into one ASGI app."""
+    engine = make_engine(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Lighthouse OS",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.templates = build_templates()
+    app.add_middleware(LocaleMiddleware, default_locale=settings.default_locale)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_handlers(app)
+    for router in (health.router, pages.router):
+        app.include_router(router)
+    return app

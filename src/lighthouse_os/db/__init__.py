@@ -1,0 +1,1 @@
+"""Relational storage: SQLAlchemy engine, sessions and Alembic migrations."""

@@ -1,0 +1,5 @@
+"""Imports every feature's ORM models so `Base.metadata` is complete (Alembic, tests)."""
+
+from lighthouse_os.db.base import Base, MetaEntry
+
+__all__ = ["Base", "MetaEntry"]

@@ -1,0 +1,57 @@
+"""`lhos demo`: a living, simulated HCMC program on the embedded defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy.orm import Session
+
+from lighthouse_os.bootstrap import initialise
+from lighthouse_os.db.base import MetaEntry, utcnow
+from lighthouse_os.db.engine import make_engine, make_session_factory, session_scope
+from lighthouse_os.settings import Settings
+
+DemoStep = Callable[[Settings, Session], str]
+
+
+def _mark_seeded(_settings: Settings, session: Session) -> str:
+    session.merge(MetaEntry(key="demo_seeded_at", value=utcnow().isoformat()))
+    return "demo marked as seeded"
+
+
+# Each feature adds the seed step for its part of the demo here, in dependency order.
+DEMO_STEPS: list[DemoStep] = [_mark_seeded]
+
+
+def seed(settings: Settings, console: Console | None = None) -> list[str]:
+    """Run every demo step once; each step is idempotent, so re-running the demo is safe."""
+    engine = make_engine(settings.resolved_database_url)
+    done: list[str] = []
+    try:
+        factory = make_session_factory(engine)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Seeding demo", total=len(DEMO_STEPS))
+            for step in DEMO_STEPS:
+                with session_scope(factory) as session:
+                    done.append(step(settings, session))
+                progress.advance(task)
+    finally:
+        engine.dispose()
+    return done
+
+
+def run_demo(settings: Settings, *, host: str, port: int, serve: bool, console: Console) -> None:
+    """Initialise, seed and (unless told not to) serve."""
+    initialise(settings)
+    for line in seed(settings, console):
+        console.print(f"[green]✓[/] {line}")
+    url = f"http://{host}:{port}/"
+    console.print(f"\nLighthouse OS demo: [bold]{url}[/]  (Ctrl+C to stop)")
+    if serve:
+        import uvicorn
+
+        from lighthouse_os.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

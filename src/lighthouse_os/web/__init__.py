@@ -1,0 +1,1 @@
+"""Server-rendered web UI: templates, i18n, static assets, error pages."""

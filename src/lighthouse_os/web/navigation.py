@@ -1,0 +1,22 @@
+"""The main navigation as data: each feature adds its entry here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One link of the top navigation; `label` is an English msgid translated at render time."""
+
+    path: str
+    label: str
+    public: bool = False
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    """Mark `message` for extraction; it is translated when rendered."""
+    return message
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (NavItem("/", N_("Home"), public=True),)

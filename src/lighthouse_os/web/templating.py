@@ -1,0 +1,78 @@
+"""Jinja2 environment: template folders of every feature, gettext, locale-aware filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal, format_percent
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from lighthouse_os import __version__
+from lighthouse_os.web import i18n
+from lighthouse_os.web.navigation import NAV_ITEMS
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def template_dirs() -> list[Path]:
+    """`web/templates` first, then each feature's own `templates/` folder."""
+    feature_dirs = sorted(p for p in PACKAGE_DIR.glob("*/templates") if p.parent.name != "web")
+    return [PACKAGE_DIR / "web" / "templates", *feature_dirs]
+
+
+def _number(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=i18n.current_locale())
+
+
+def _percent(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    return format_percent(value, format=pattern, locale=i18n.current_locale())
+
+
+def _datetime(value: datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return "–"
+    return format_datetime(value, format=fmt, locale=i18n.current_locale())
+
+
+def build_templates() -> Jinja2Templates:
+    """One Jinja2 environment for the app, with gettext bound to the request's locale."""
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs()]),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    env.filters.update(number=_number, percent=_percent, datetime=_datetime, pick=i18n.pick)
+    env.globals.update(
+        nav_items=NAV_ITEMS,
+        locales=i18n.LOCALE_NAMES,
+        version=__version__,
+        pick=i18n.pick,
+    )
+    return Jinja2Templates(env=env)
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page or an HTMX partial in the request's locale."""
+    templates: Jinja2Templates = request.app.state.templates
+    i18n.set_locale(request.state.locale)
+    ctx = {"locale": request.state.locale, **(context or {})}
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
