@@ -1,0 +1,1 @@
+"""KPIs: ISO 22400-2 time model and OEE, energy and power factor, GHG emissions."""
