@@ -1,0 +1,1 @@
+"""Assessment: scoring, prioritisation and roadmap cores for framework packs."""
