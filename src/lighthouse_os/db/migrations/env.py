@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from lighthouse_os.db.engine import make_engine
 from lighthouse_os.db.models import Base
@@ -28,7 +27,6 @@ def run_migrations_online() -> None:
     if url is None:
         raise RuntimeError("sqlalchemy.url is not set")
     engine = make_engine(url)
-    engine.pool = pool.NullPool(engine.pool._creator)  # no pooled connections left behind
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -1,0 +1,1 @@
+"""Identity and tenancy: organisations, sites, users, roles, consent, API tokens, audit."""
