@@ -116,6 +116,13 @@ def db_upgrade(data_dir: DataDirOption = None) -> None:
     console.print("[green]✓[/] database is up to date")
 
 
+def _register_feature_commands() -> None:
+    """Each feature's Typer sub-app or command; a feature adds its lines here."""
+
+
+_register_feature_commands()
+
+
 def _fail(message: str, code: int = 1) -> int:
     err_console.print(f"error: {message}", highlight=False, soft_wrap=True, markup=False)
     return code
