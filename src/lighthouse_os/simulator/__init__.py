@@ -1,0 +1,1 @@
+"""Simulators of factories and air-quality stations for demos, tests and benchmarks."""
