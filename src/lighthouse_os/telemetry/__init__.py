@@ -1,0 +1,1 @@
+"""Telemetry: ingestion, validation, dead letters and the time-series store."""

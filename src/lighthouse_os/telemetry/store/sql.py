@@ -1,0 +1,324 @@
+"""The store algorithm shared by the SQL backends: write, roll up, retain and query."""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+import pyarrow as pa
+
+from lighthouse_os.errors import InvalidInput
+from lighthouse_os.telemetry.store import queries
+from lighthouse_os.telemetry.store.base import (
+    AGGREGATE_SCHEMA,
+    DEFAULT_DELTA_LOOKBACK,
+    DEFAULT_SCHEMA,
+    DEFAULT_TZ,
+    POINT_SCHEMA,
+    AggFn,
+    Every,
+    Retention,
+    RetentionResult,
+    WriteResult,
+    check_query,
+)
+from lighthouse_os.telemetry.store.batch import (
+    conform_batch,
+    has_repeated_keys,
+    split_expired,
+    ts_bounds,
+)
+from lighthouse_os.telemetry.store.plan import (
+    HOUR,
+    MINUTE,
+    Level,
+    Tile,
+    floor_to,
+    require_aware,
+    retention_cutoff,
+    tiles,
+    top_level,
+    zone,
+)
+from lighthouse_os.telemetry.store.template import sql_literal
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Watermark key, table, time column, and the grain the cut is floored to.
+RETAINED = (
+    ("raw", "points", "ts", MINUTE),
+    ("minute", "rollup_1m", "bucket", HOUR),
+    ("hour", "rollup_1h", "bucket", HOUR),
+)
+ROLLUP_DDL_COLUMNS = (
+    "series_id BIGINT NOT NULL, bucket TIMESTAMPTZ NOT NULL, count BIGINT NOT NULL, "
+    "sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, "
+    "max DOUBLE PRECISION NOT NULL, first DOUBLE PRECISION NOT NULL, "
+    "last DOUBLE PRECISION NOT NULL, first_ts TIMESTAMPTZ NOT NULL, "
+    "last_ts TIMESTAMPTZ NOT NULL, delta_in DOUBLE PRECISION NOT NULL"
+)
+
+
+def check_identifier(name: str) -> str:
+    """`name` if it is a plain lower-case SQL identifier, safe to embed unquoted."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise InvalidInput(f"schema name {name!r} must match {_IDENTIFIER.pattern}")
+    return name
+
+
+class SqlStore(abc.ABC):
+    """A `TimeSeriesStore` over one SQL connection; subclasses supply the engine primitives."""
+
+    dialect: str
+    # Appended to the watermark read in `write`; PostgreSQL shares a row lock with retention.
+    watermark_lock = ""
+
+    def __init__(
+        self,
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        retention: Retention | None = None,
+        delta_lookback: timedelta = DEFAULT_DELTA_LOOKBACK,
+    ) -> None:
+        self.schema = check_identifier(schema)
+        self.retention = retention or Retention()
+        self.delta_lookback = delta_lookback
+
+    # -- engine primitives -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _execute(self, sql: str) -> int:
+        """Run one statement; the number of rows it affected (or returned)."""
+
+    @abc.abstractmethod
+    def _fetch(self, sql: str, schema: pa.Schema) -> pa.Table:
+        """Run a query whose columns match `schema` (int8, timestamptz, float8)."""
+
+    @abc.abstractmethod
+    def _scalar(self, sql: str) -> object:
+        """The single value a query returns."""
+
+    @abc.abstractmethod
+    def _transaction(self) -> AbstractContextManager[None]:
+        """Hold the connection lock and one committed-or-rolled-back transaction."""
+
+    @abc.abstractmethod
+    def _fill_temp(self, name: str, select_sql: str) -> None:
+        """Make temp table `name` hold exactly the rows of `select_sql` for this transaction."""
+
+    @abc.abstractmethod
+    def _insert_points(self, points: pa.Table, repeats: bool, bounds: tuple[str, str]) -> int:
+        """Stage the batch as `_lhos_batch`, insert unseen keys (first occurrence wins) into
+        points, leave them in `_lhos_new`, and return how many were inserted."""
+
+    def _prepare_write(self, points: pa.Table) -> None:
+        """Work outside the write transaction, e.g. creating partitions."""
+        return None
+
+    def _release_batch(self) -> None:
+        """Drop what `_insert_points` staged outside the transaction."""
+        return None
+
+    def _lock_series(self) -> None:
+        """Serialise rollup refreshes of the series in `_lhos_new` between writers."""
+        return None
+
+    def _delete_before(self, table: str, column: str, cut: datetime) -> None:
+        self._execute(f"DELETE FROM {self.schema}.{table} WHERE {column} < {sql_literal(cut)}")
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- schema ------------------------------------------------------------------------
+
+    def _create_common(self) -> Iterator[str]:
+        """DDL shared by both engines (the points and rollup tables differ)."""
+        s = self.schema
+        yield f"CREATE SCHEMA IF NOT EXISTS {s}"
+        yield (
+            f"CREATE TABLE IF NOT EXISTS {s}.latest (series_id BIGINT PRIMARY KEY, "
+            "ts TIMESTAMPTZ NOT NULL, value DOUBLE PRECISION NOT NULL)"
+        )
+        yield f"CREATE TABLE IF NOT EXISTS {s}.meta (key VARCHAR PRIMARY KEY, ts TIMESTAMPTZ)"
+        yield (
+            f"INSERT INTO {s}.meta (key) VALUES ('raw'), ('minute'), ('hour') "
+            "ON CONFLICT (key) DO NOTHING"
+        )
+
+    # -- write -------------------------------------------------------------------------
+
+    def write(self, batch: pa.Table) -> WriteResult:
+        """Store a batch idempotently on (series_id, ts); see `WriteResult` for the counts.
+
+        Duplicates within the batch keep their first occurrence. Only the minute and hour
+        buckets the new points fall in are recomputed.
+        """
+        points = conform_batch(batch)
+        if points.num_rows == 0:
+            return WriteResult(0, 0)
+        self._prepare_write(points)
+        with self._transaction():
+            try:
+                return self._write_in_transaction(points)
+            finally:
+                self._release_batch()
+
+    def _write_in_transaction(self, points: pa.Table) -> WriteResult:
+        points, expired = split_expired(points, self._watermark("raw", self.watermark_lock))
+        if points.num_rows == 0:
+            return WriteResult(0, 0, 0, expired)
+        first, last = ts_bounds(points)
+        bounds = (sql_literal(first), sql_literal(last))
+        inserted = self._insert_points(points, has_repeated_keys(points), bounds)
+        conflicts = self._count_conflicts(bounds) if inserted < points.num_rows else 0
+        if inserted:
+            self._roll_up(first, last)
+        duplicates = points.num_rows - inserted - conflicts
+        return WriteResult(inserted, duplicates, conflicts, expired)
+
+    def _watermark(self, key: str, lock: str = "") -> datetime | None:
+        value = self._scalar(f"SELECT ts FROM {self.schema}.meta WHERE key = '{key}'{lock}")
+        return value if isinstance(value, datetime) else None
+
+    def _count_conflicts(self, bounds: tuple[str, str]) -> int:
+        """Batch points whose key is stored with another value (the stored one was kept)."""
+        count = self._scalar(
+            f"SELECT count(*) FROM _lhos_batch b JOIN {self.schema}.points p "
+            "ON p.series_id = b.series_id AND p.ts = b.ts "
+            f"WHERE p.ts >= {bounds[0]} AND p.ts <= {bounds[1]} AND p.value <> b.value"
+        )
+        return int(count) if isinstance(count, int) else 0
+
+    def _roll_up(self, first: datetime, last: datetime) -> None:
+        self._lock_series()
+        for level, table in queries.ROLLUP_TABLES.items():
+            touched = queries.TOUCHED[level]
+            self._fill_temp(touched, queries.touched_template(level, self.dialect).render())
+            lo, hi = floor_to(first, level.grain), floor_to(last, level.grain) + level.grain
+            self._execute(
+                f"DELETE FROM {self.schema}.{table} AS r WHERE r.bucket >= {sql_literal(lo)} "
+                f"AND r.bucket < {sql_literal(hi)} AND EXISTS (SELECT 1 FROM {touched} k "
+                "WHERE k.series_id = r.series_id AND k.bucket = r.bucket)"
+            )
+            refresh = queries.refresh_template(self.schema, level, self.dialect)
+            columns = ", ".join(queries.ROLLUP_COLUMNS)
+            self._execute(
+                f"INSERT INTO {self.schema}.{table} ({columns}) {refresh.render(lo=lo, hi=hi)}"
+            )
+        self._execute(
+            f"INSERT INTO {self.schema}.latest AS cur (series_id, ts, value) "
+            f"{queries.latest_of_new_template(self.dialect).render()} "
+            "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
+            "WHERE excluded.ts > cur.ts"
+        )
+
+    # -- retention ---------------------------------------------------------------------
+
+    def apply_retention(self, now: datetime) -> RetentionResult:
+        """Delete raw points, minute and hour rollups older than their retention at `now`.
+
+        Cuts only move forward; a write of a point older than the raw cut counts it as expired.
+        """
+        keep = {"raw": self.retention.raw, "minute": self.retention.minute}
+        keep["hour"] = self.retention.hour
+        with self._transaction():
+            for key, table, column, grain in RETAINED:
+                cut = retention_cutoff(now, keep[key], grain)
+                if cut is not None:
+                    self._delete_before(table, column, self._advance(key, cut))
+            cuts = [self._watermark(key) for key, *_ in RETAINED]
+        return RetentionResult(*cuts)
+
+    def _advance(self, key: str, cut: datetime) -> datetime:
+        self._execute(
+            f"UPDATE {self.schema}.meta SET ts = {sql_literal(cut)} WHERE key = '{key}' "
+            f"AND (ts IS NULL OR ts < {sql_literal(cut)})"
+        )
+        return self._watermark(key) or cut
+
+    # -- queries -----------------------------------------------------------------------
+
+    def raw(self, series_ids: Sequence[int], start: datetime, end: datetime) -> pa.Table:
+        """The stored points of `series_ids` in [start, end), ordered by series_id and ts."""
+        ids, start, end = _query_range(series_ids, start, end)
+        if not ids or start >= end:
+            return POINT_SCHEMA.empty_table()
+        template = queries.raw_template(self.schema, self.dialect)
+        return self._read(template.render(ids, start=start, end=end), POINT_SCHEMA)
+
+    def aggregate(
+        self,
+        series_ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        every: Every,
+        fn: AggFn,
+        tz: str = DEFAULT_TZ,
+    ) -> pa.Table:
+        """`fn` over each non-empty `every` bucket of [start, end), see `queries.metric`.
+
+        1m and 1h buckets start at local minute and hour boundaries in `tz`; 1d and 1mo at
+        local midnight. `delta` gives each sample's counter increment (reset-aware) to the
+        bucket of that sample, looking up to `delta_lookback` before `start` for the sample
+        before the first.
+        """
+        check_query(every, fn)
+        zone(tz)
+        ids, start, end = _query_range(series_ids, start, end)
+        if not ids or start >= end:
+            return AGGREGATE_SCHEMA.empty_table()
+        cover = tiles(start, end, top_level(every, tz, start, end))
+        before = tiles(start - self.delta_lookback, start, Level.HOUR) if fn == "delta" else []
+        shape = (every, fn, _levels(cover), _levels(before))
+        template = queries.aggregate_template(self.schema, self.dialect, shape)
+        values = {**_bounds("t", cover), **_bounds("a", before), "tz": tz}
+        return self._read(template.render(ids, **values), AGGREGATE_SCHEMA)
+
+    def latest(self, series_ids: Sequence[int]) -> pa.Table:
+        """The last stored point of each of `series_ids` that has one."""
+        ids = _ids(series_ids)
+        if not ids:
+            return POINT_SCHEMA.empty_table()
+        sql = queries.latest_template(self.schema, self.dialect).render(ids)
+        return self._read(sql, POINT_SCHEMA)
+
+    def _read(self, sql: str, schema: pa.Schema) -> pa.Table:
+        with self._transaction():
+            return self._fetch(sql, schema)
+
+
+def _ids(series_ids: Sequence[int]) -> list[int]:
+    return sorted({int(series_id) for series_id in series_ids})
+
+
+def _query_range(
+    series_ids: Sequence[int], start: datetime, end: datetime
+) -> tuple[list[int], datetime, datetime]:
+    return _ids(series_ids), require_aware(start, "start"), require_aware(end, "end")
+
+
+def _levels(cover: list[Tile]) -> tuple[Level, ...]:
+    return tuple(tile.level for tile in cover)
+
+
+def _bounds(prefix: str, cover: list[Tile]) -> dict[str, datetime | str]:
+    values: dict[str, datetime | str] = {}
+    for i, tile in enumerate(cover):
+        values[f"{prefix}{i}_start"], values[f"{prefix}{i}_end"] = tile.start, tile.end
+    return values
