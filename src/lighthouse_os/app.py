@@ -6,10 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from lighthouse_os import __version__
+from lighthouse_os.auth import api as auth_api
+from lighthouse_os.auth import pages as auth_pages
+from lighthouse_os.auth.csrf import verify_csrf
+from lighthouse_os.auth.deps import optional_principal
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
 from lighthouse_os.web import health, pages
@@ -36,6 +40,8 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # Every request resolves its caller once and passes the CSRF check (auth/csrf.py).
+        dependencies=[Depends(optional_principal), Depends(verify_csrf)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -54,4 +60,6 @@ def feature_routers() -> list[APIRouter]:
     return [
         health.router,
         pages.router,
+        auth_pages.router,
+        auth_api.router,
     ]

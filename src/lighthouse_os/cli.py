@@ -118,6 +118,9 @@ def db_upgrade(data_dir: DataDirOption = None) -> None:
 
 def _register_feature_commands() -> None:
     """Each feature's Typer sub-app or command; a feature adds its lines here."""
+    from lighthouse_os.auth import commands as auth_commands
+
+    auth_commands.register(app)
 
 
 _register_feature_commands()

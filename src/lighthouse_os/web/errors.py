@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lighthouse_os.errors import LhosError
@@ -38,6 +39,9 @@ def error_response(
     request: Request, status: int, message: str, fields: dict[str, str] | None = None
 ) -> Response:
     """Render one error as JSON or as `{status}.html`, falling back to `error.html`."""
+    if status == 401 and not wants_json(request):
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/login?next={target}", status_code=303)
     if wants_json(request):
         body = {"error": {"status": status, "message": message, "fields": fields or {}}}
         return JSONBytes(body, status_code=status)

@@ -19,4 +19,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark on
     return message
 
 
-NAV_ITEMS: tuple[NavItem, ...] = (NavItem("/", N_("Home"), public=True),)
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("/", N_("Home"), public=True),
+    NavItem("/sites", N_("Sites")),
+)

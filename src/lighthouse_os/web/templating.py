@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from lighthouse_os import __version__
+from lighthouse_os.auth import csrf
 from lighthouse_os.web import i18n
 from lighthouse_os.web.navigation import NAV_ITEMS
 
@@ -74,5 +75,20 @@ def render(
     """Render a page or an HTMX partial in the request's locale."""
     templates: Jinja2Templates = request.app.state.templates
     i18n.set_locale(request.state.locale)
-    ctx = {"locale": request.state.locale, **(context or {})}
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    browser, is_new = csrf.browser_id(request)
+    ctx = {
+        "locale": request.state.locale,
+        "principal": getattr(request.state, "principal", None),
+        "csrf_token": csrf.token_for(request.app.state.settings.secret_key_value(), browser),
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    if is_new:
+        response.set_cookie(
+            csrf.COOKIE_NAME,
+            browser,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    return response
