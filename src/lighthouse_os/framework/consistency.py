@@ -107,8 +107,23 @@ def check_kpis(docs: PackDocuments) -> list[Problem]:
 
 
 def kpi_ids(docs: PackDocuments) -> set[str]:
-    """Ids of the schema-valid KPIs."""
-    return {k.doc.id for k in docs.kpis}
+    """Ids of the KPIs, including those that failed the schema (to avoid cascading problems)."""
+    return known_ids(docs.kpis, docs.rejected_items("kpis"))
+
+
+def raw_ids(items: Iterable[Any]) -> set[str]:
+    """String ids of raw YAML items that failed the schema."""
+    return {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
+
+
+def known_ids(parsed: Iterable[Parsed[Any]], rejected: Iterable[Any]) -> set[str]:
+    """Ids of the parsed items plus the raw ids of the rejected ones."""
+    return {p.doc.id for p in parsed} | raw_ids(rejected)
+
+
+def raw_places(rejected: Iterable[Any], keys: tuple[str, str]) -> set[tuple[str, str]]:
+    """(principle, area) or (block, pillar) of rejected capabilities or dimensions."""
+    return {(str(i.get(keys[0])), str(i.get(keys[1]))) for i in rejected if isinstance(i, dict)}
 
 
 def list_refs(
@@ -144,9 +159,19 @@ def check_groups(
     return problems
 
 
-def children_by_group(groups: Sequence[Parsed[Any]], children: str) -> dict[str, set[str]]:
-    """Map principle/block id to the ids of its areas/pillars."""
-    return {g.doc.id: {c.id for c in getattr(g.doc, children)} for g in groups}
+def children_by_group(
+    groups: Sequence[Parsed[Any]], children: str, rejected: Iterable[Any] = ()
+) -> dict[str, set[str]]:
+    """Map principle/block id to the ids of its areas/pillars (rejected groups included)."""
+    tree = {
+        str(g["id"]): raw_ids(g.get(children) or [])
+        for g in rejected
+        if isinstance(g, dict)
+        and isinstance(g.get("id"), str)
+        and isinstance(g.get(children) or [], list)
+    }
+    tree.update({g.doc.id: {c.id for c in getattr(g.doc, children)} for g in groups})
+    return tree
 
 
 def check_placement(

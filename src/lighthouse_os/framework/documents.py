@@ -69,6 +69,11 @@ class PackDocuments:
     use_cases: list[Parsed[schema.UseCaseDoc]] = field(default_factory=list)
     blocks: list[Parsed[schema.BlockDoc]] = field(default_factory=list)
     dimensions: list[Parsed[schema.DimensionDoc]] = field(default_factory=list)
+    rejected: dict[str, list[Any]] = field(default_factory=dict)
+
+    def rejected_items(self, kind: str) -> list[Any]:
+        """Raw items of ``kind`` that failed the schema (their ids still resolve links)."""
+        return self.rejected.setdefault(kind, [])
 
 
 def read_yaml(root: Path, rel: str, problems: list[Problem]) -> Any:
@@ -114,8 +119,14 @@ def parse_item(
         return None
 
 
-def parse_list(rel: str, data: Any, model: type[M], problems: list[Problem]) -> list[Parsed[M]]:
-    """Parse a file whose top level is a list, item by item, so one bad item hides nothing."""
+def parse_list(
+    rel: str, data: Any, model: type[M], problems: list[Problem], rejected: list[Any] | None = None
+) -> list[Parsed[M]]:
+    """Parse a file whose top level is a list, item by item, so one bad item hides nothing.
+
+    Items that fail the schema go to ``rejected``, so that links to their ids do not cascade
+    into "unknown id" problems.
+    """
     if data is None:
         return []
     if not isinstance(data, list):
@@ -126,6 +137,8 @@ def parse_list(rel: str, data: Any, model: type[M], problems: list[Problem]) -> 
         doc = parse_item(rel, item, (index,), model, problems)
         if doc is not None:
             parsed.append(Parsed(rel, index, doc))
+        elif rejected is not None:
+            rejected.append(item)
     return parsed
 
 
@@ -170,7 +183,11 @@ def read_documents(root: Path, problems: list[Problem]) -> PackDocuments:
         )
         docs.manifest = parse_item("pack.yaml", raw_manifest, (), model, problems)
     docs.kpis = parse_list(
-        "kpis.yaml", read_yaml(root, "kpis.yaml", problems), schema.KpiDoc, problems
+        "kpis.yaml",
+        read_yaml(root, "kpis.yaml", problems),
+        schema.KpiDoc,
+        problems,
+        docs.rejected_items("kpis"),
     )
     if model is schema.SiriPackManifest:
         _read_siri(root, docs, problems)
@@ -182,22 +199,32 @@ def read_documents(root: Path, problems: list[Problem]) -> PackDocuments:
 
 def _read_capability(root: Path, docs: PackDocuments, problems: list[Problem]) -> None:
     principles = read_yaml(root, "principles.yaml", problems)
-    docs.principles = parse_list("principles.yaml", principles, schema.PrincipleDoc, problems)
+    docs.principles = parse_list(
+        "principles.yaml", principles, schema.PrincipleDoc, problems, docs.rejected_items("groups")
+    )
     use_cases = read_yaml(root, "use_cases.yaml", problems)
-    docs.use_cases = parse_list("use_cases.yaml", use_cases, schema.UseCaseDoc, problems)
+    docs.use_cases = parse_list(
+        "use_cases.yaml", use_cases, schema.UseCaseDoc, problems, docs.rejected_items("use_cases")
+    )
     files = capability_files(root)
     if not files:
         problems.append(Problem(f"{CAPABILITY_DIR}/", "", "no capability files (*.yaml)"))
     for rel in files:
         data = read_yaml(root, rel, problems)
-        docs.capabilities.extend(parse_list(rel, data, schema.CapabilityDoc, problems))
+        docs.capabilities.extend(
+            parse_list(rel, data, schema.CapabilityDoc, problems, docs.rejected_items("members"))
+        )
 
 
 def _read_siri(root: Path, docs: PackDocuments, problems: list[Problem]) -> None:
     blocks = read_yaml(root, "blocks.yaml", problems)
-    docs.blocks = parse_list("blocks.yaml", blocks, schema.BlockDoc, problems)
+    docs.blocks = parse_list(
+        "blocks.yaml", blocks, schema.BlockDoc, problems, docs.rejected_items("groups")
+    )
     dimensions = read_yaml(root, "dimensions.yaml", problems)
-    docs.dimensions = parse_list("dimensions.yaml", dimensions, schema.DimensionDoc, problems)
+    docs.dimensions = parse_list(
+        "dimensions.yaml", dimensions, schema.DimensionDoc, problems, docs.rejected_items("members")
+    )
 
 
 def capability_files(root: Path) -> list[str]:

@@ -19,8 +19,10 @@ from lighthouse_os.framework.consistency import (
     check_unique,
     check_unused,
     children_by_group,
+    known_ids,
     kpi_ids,
     list_refs,
+    raw_places,
 )
 from lighthouse_os.framework.documents import PackDocuments, Parsed, read_documents
 from lighthouse_os.framework.graph import find_cycle
@@ -60,12 +62,18 @@ def _check_capability_pack(docs: PackDocuments) -> list[Problem]:
     problems += check_unique(
         ((c.file, join_path(c.index, "id"), c.doc.id) for c in caps), "capability id"
     )
-    tree = children_by_group(docs.principles, "areas")
-    known = (kpi_ids(docs), {u.doc.id for u in docs.use_cases}, {c.doc.id for c in caps})
+    tree = children_by_group(docs.principles, "areas", docs.rejected_items("groups"))
+    rejected = docs.rejected_items("members")
+    known = (
+        kpi_ids(docs),
+        known_ids(docs.use_cases, docs.rejected_items("use_cases")),
+        known_ids(caps, rejected),
+    )
     for cap in caps:
         problems += _check_capability(cap, tree, *known)
     if docs.principles:
         used = {(c.doc.principle, c.doc.area) for c in caps}
+        used |= raw_places(rejected, ("principle", "area"))
         problems += check_unused(docs.principles, "areas", used, "capability")
     problems += _check_cycles(caps)
     return problems
@@ -73,13 +81,14 @@ def _check_capability_pack(docs: PackDocuments) -> list[Problem]:
 
 def _check_use_cases(docs: PackDocuments) -> list[Problem]:
     kpis = {k.doc.id: k.doc for k in docs.kpis}
+    known = kpi_ids(docs)
     use_cases = docs.use_cases
     problems = check_unique(
         ((u.file, join_path(u.index, "id"), u.doc.id) for u in use_cases), "use case id"
     )
     for u in use_cases:
         path = join_path(u.index, "kpi_impact")
-        problems += check_refs(u.file, path, u.doc.kpi_impact, kpis, "KPI")
+        problems += check_refs(u.file, path, u.doc.kpi_impact, known, "KPI")
         for kpi_id, rng in u.doc.kpi_impact.items():
             where = join_path(path, kpi_id)
             problems += check_sign(u.file, where, kpis.get(kpi_id), rng.low_pct, rng.high_pct)
@@ -155,7 +164,8 @@ def _check_siri_pack(docs: PackDocuments) -> list[Problem]:
         ((d.file, join_path(d.index, "number"), str(d.doc.number)) for d in dims),
         "dimension number",
     )
-    tree = children_by_group(docs.blocks, "pillars")
+    tree = children_by_group(docs.blocks, "pillars", docs.rejected_items("groups"))
+    rejected = docs.rejected_items("members")
     manifest = docs.manifest
     categories = (
         {c.id for c in manifest.prioritisation.cost_categories} if manifest is not None else None
@@ -163,10 +173,12 @@ def _check_siri_pack(docs: PackDocuments) -> list[Problem]:
     for dim in dims:
         problems += _check_dimension(dim, tree, kpi_ids(docs), categories)
     if docs.blocks:
-        used = {(d.doc.block, d.doc.pillar) for d in dims}
+        used = {(d.doc.block, d.doc.pillar) for d in dims} | raw_places(
+            rejected, ("block", "pillar")
+        )
         problems += check_unused(docs.blocks, "pillars", used, "dimension")
     if isinstance(manifest, schema.SiriPackManifest):
-        problems += _check_siri_prioritisation(manifest.prioritisation, {d.doc.id for d in dims})
+        problems += _check_siri_prioritisation(manifest.prioritisation, known_ids(dims, rejected))
     return problems
 
 
