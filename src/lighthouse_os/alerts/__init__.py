@@ -1,0 +1,1 @@
+"""Alerts: rule engine, streaming anomaly detectors, alert lifecycle and backtesting."""
