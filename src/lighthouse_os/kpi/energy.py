@@ -272,8 +272,8 @@ def reactive_power_charge(
     half-up to two decimals before the table look-up (our assumption; see `table.lookup_rule`).
     k = 0 at or above the threshold, and `below_table_k_percent` below the lowest row.
     """
-    if active_energy_charge_vnd < 0 or not 0 < cos_phi <= 1:
-        raise EnergyInputError("need Ta >= 0 and 0 < cos φ <= 1")
+    if active_energy_charge_vnd < 0 or not 0 <= cos_phi <= 1:
+        raise EnergyInputError("need Ta >= 0 and 0 <= cos φ <= 1")
     rounded = float(Decimal(str(cos_phi)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     k = _k_percent(rounded, table)
     charge = active_energy_charge_vnd * k / 100.0

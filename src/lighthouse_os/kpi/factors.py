@@ -19,6 +19,11 @@ REACTIVE_FILE = "reactive_power_k.yaml"
 def read_table(name: str) -> dict[str, Any]:
     """The parsed YAML data file `name` shipped with the kpi package."""
     text = resources.files("lighthouse_os.kpi").joinpath(name).read_text(encoding="utf-8")
+    return parse_table(name, text)
+
+
+def parse_table(name: str, text: str) -> dict[str, Any]:
+    """Parse the YAML text of data file `name`; its top level must be a mapping."""
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError(f"{name}: expected a mapping at the top level")
