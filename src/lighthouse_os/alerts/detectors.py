@@ -168,7 +168,7 @@ class _Univariate:
     """Shared plumbing of the one-signal detectors: seasonal buckets, batch loop, alarm."""
 
     def __init__(self, column: str, seasonality: Seasonality | None, policy: AlarmPolicy) -> None:
-        self.columns = (column,)
+        self.columns: tuple[str, ...] = (column,)
         self.seasonality = seasonality
         self._alarm = AlarmFilter(policy)
         self._fitted = False
