@@ -60,7 +60,7 @@ def levels() -> tuple[p.LevelDef, ...]:
     return tuple(p.LevelDef(n, t(f"L{n}"), t(f"L{n}")) for n in range(6))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_pack() -> p.CapabilityPack:
     """4 capabilities in 2 principles, 2 use cases, prerequisites with and without for_level."""
     caps = (
@@ -135,7 +135,7 @@ def dimension(number: int, kpi_rel: dict[str, int], cost_rel: dict[str, int]) ->
     )  # fmt: skip
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_siri() -> p.SiriPack:
     """3 dimensions, 2 horizons, one industry with best-in-class bands."""
     dims = (
