@@ -1,0 +1,1 @@
+"""Ingestion sources (MQTT JSON, Sparkplug B, OPC UA), shaped like Home Assistant integrations."""

@@ -1,0 +1,1 @@
+"""MQTT JSON topic convention `lhos/<site>/<tag path>`: broker client and message decoder."""
