@@ -73,15 +73,21 @@ def calc_aqi(
 
 
 def _aqi_table(rows: list[dict[str, Any]], kind: calculator.Kind, title: str) -> None:
+    # Only pollutants with a value somewhere get a column, so the table fits a terminal.
+    shown = [p for p in POLLUTANTS if any(r["sub_indices"][p] is not None for r in rows)]
     table = Table(title=title)
-    for name in ["time" if kind == "hourly" else "date", "AQI", "band", "dominant", *POLLUTANTS]:
+    table.add_column("time" if kind == "hourly" else "date", no_wrap=True)
+    for name in ["AQI", "band / mức", "dominant", *shown]:
         table.add_column(name)
     for row in rows:
+        when = row["time"][:16].replace("T", " ") if kind == "hourly" else row["date"]
         band = row["band"]
         label = f"[on {band['hex']}] [/] {band['name_vi']} / {band['name_en']}" if band else "-"
-        aqi = str(row["aqi"]) if row["aqi"] is not None else f"- ({row['reason_code']})"
-        subs = [str(v) if v is not None else "-" for v in row["sub_indices"].values()]
-        table.add_row(row.get("time") or row["date"], aqi, label, row["dominant"] or "-", *subs)
+        aqi = str(row["aqi"]) if row["aqi"] is not None else "-"
+        subs = [
+            str(row["sub_indices"][p] if row["sub_indices"][p] is not None else "-") for p in shown
+        ]
+        table.add_row(when, aqi, label, row["dominant"] or "-", *subs)
     Console().print(table)
 
 

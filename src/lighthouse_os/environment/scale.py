@@ -80,17 +80,24 @@ def exact(value: float) -> Fraction:
     return Fraction(repr(value))
 
 
+_FLOAT_NOISE = Fraction(1, 10**9)
+
+
 def round_half_up(value: float | Fraction, decimals: int = 0) -> float:
     """Round half away from zero on the decimal value (Python's round() is half-to-even)."""
     scaled = (exact(value) if isinstance(value, float) else value) * 10**decimals
-    rounded = math.floor(abs(scaled) + Fraction(1, 2))
+    rounded = math.floor(abs(scaled) + Fraction(1, 2) + _FLOAT_NOISE)  # noise: see truncate
     return float(math.copysign(rounded, scaled) / 10**decimals)
 
 
 def truncate(value: Fraction, decimals: int) -> Fraction:
-    """Drop digits beyond `decimals` (EPA TAD 2024, Table 6 footnotes: truncate, never round)."""
+    """Drop digits beyond `decimals` (EPA TAD 2024, Table 6 footnotes: truncate, never round).
+
+    A tolerance of 1e-9 (in units of the last kept digit) absorbs float noise, so the mean of
+    twelve 35.9 values (35.899999…) truncates to 35.9, not 35.8.
+    """
     factor = 10**decimals
-    return Fraction(math.floor(value * factor), factor)
+    return Fraction(math.floor(value * factor + _FLOAT_NOISE), factor)
 
 
 def to_integer(raw: Fraction, rounding: Rounding) -> int:
