@@ -1,6 +1,8 @@
 """Imports every feature's ORM models so `Base.metadata` is complete (Alembic, tests)."""
 
+from lighthouse_os.assets import models as asset_models  # noqa: F401
 from lighthouse_os.auth import models as auth_models
 from lighthouse_os.db.base import Base, MetaEntry
+from lighthouse_os.telemetry import models as telemetry_models  # noqa: F401
 
 __all__ = ["Base", "MetaEntry", "auth_models"]
