@@ -332,15 +332,13 @@ class PcaT2Q:
             raise DetectorError("PCA T²+Q needs at least two signals")
         if not 0 < explained_variance <= 1 or not 0 < alpha < 1:
             raise DetectorError("explained_variance must be in (0, 1] and alpha in (0, 1)")
-        if scale_inflation is not None and len(scale_inflation) != len(columns):
-            raise DetectorError("one scale_inflation factor per column is needed")
+        inflation = [1.0] * len(columns) if scale_inflation is None else list(scale_inflation)
+        if len(inflation) != len(columns) or min(inflation) < 1:
+            raise DetectorError("one scale_inflation factor >= 1 per column is needed")
         self.columns = tuple(columns)
         self.explained_variance, self.alpha, self.limits = explained_variance, alpha, limits
-        self._inflation = (
-            np.ones(len(columns))
-            if scale_inflation is None
-            else np.asarray(scale_inflation, dtype=np.float64)
-        )
+        # Extra variance a short reference period does not show, in units of its own variance.
+        self._extra = np.diag(np.asarray(inflation, dtype=np.float64) ** 2 - 1)
         self._alarm = AlarmFilter(policy)
         self.n_components = 0
         self.t2_limit = self.q_limit = math.nan
@@ -348,7 +346,9 @@ class PcaT2Q:
     def fit(self, train: FloatArray, timestamps: Sequence[datetime] | None = None) -> Self:
         """Standardise, keep k components explaining `explained_variance`, derive limits at α.
 
-        z = (x − mean) / (sd · inflation); T² = Σ_a t_a² / λ_a with t = Pᵀz; Q = ‖z − P t‖².
+        z = (x − mean) / sd; C = corr + diag(f² − 1) for the scale inflation factors f, so a
+        signal's normal spread is taken as f times what the reference shows; λ, P from C.
+        T² = Σ_a t_a² / λ_a with t = Pᵀz; Q = ‖z − P t‖². Empirical limits ignore f.
         """
         data = _as_matrix(train, len(self.columns))
         data = data[~np.isnan(data).any(axis=1)]
@@ -359,8 +359,9 @@ class PcaT2Q:
         sd = data.std(axis=0, ddof=1)
         if constant := [c for c, s in zip(self.columns, sd, strict=True) if s == 0]:
             raise DetectorError(f"constant in the reference period / không đổi: {constant}")
-        self._scale = sd * self._inflation
-        eigenvalues, vectors = np.linalg.eigh(np.cov(((data - self._mean) / self._scale).T))
+        self._scale = sd
+        covariance = np.cov(((data - self._mean) / sd).T) + self._extra
+        eigenvalues, vectors = np.linalg.eigh(covariance)
         order = np.argsort(eigenvalues)[::-1]
         eigenvalues, vectors = np.clip(eigenvalues[order], 1e-12, None), vectors[:, order]
         share = np.cumsum(eigenvalues) / eigenvalues.sum()

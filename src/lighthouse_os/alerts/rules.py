@@ -66,8 +66,8 @@ class ThresholdRule:
 class RateOfChangeRule:
     """Raise when the signal changes faster than `limit` units per `per`.
 
-    rate = (v_now − v_then) / (t_now − t_then) · per, where `then` is the oldest sample within
-    `over` (the previous sample when `over` is zero). RISE watches rate > limit, FALL
+    rate = (v_now − v_then) / (t_now − t_then) · per, where `then` is the newest sample at least
+    `over` old (the previous sample when `over` is zero). RISE watches rate > limit, FALL
     rate < −limit, EITHER |rate| > limit; clearing needs the watched rate <= limit − hysteresis.
     """
 
@@ -226,17 +226,15 @@ def _step_condition(
 def _rate(
     rule: RateOfChangeRule, state: SeriesState, point: Point
 ) -> tuple[SeriesState, float | None]:
-    """Rate against the oldest sample kept in the window, and the window updated."""
-    keep = [(t, v) for t, v in state.recent if point.ts - t <= rule.over]
-    if not keep and state.recent:
-        keep = [state.recent[-1]]  # no sample inside the window: use the previous one
-    rate = None
-    if keep:
-        then, old = keep[0]
-        rate = (point.value - old) / ((point.ts - then) / rule.per)
-    inside = [(t, v) for t, v in keep if point.ts - t < rule.over]
-    recent = (*inside, (point.ts, point.value))
-    return replace(state, recent=recent), rate
+    """Rate from the newest sample at least `over` old (None until one exists); window updated."""
+    older = [s for s in state.recent if point.ts - s[0] >= rule.over]
+    base = older[-1] if older else None
+    kept = [s for s in state.recent if base is None or s[0] >= base[0]]
+    state = replace(state, recent=(*kept, (point.ts, point.value)))
+    if base is None:
+        return state, None
+    then, old = base
+    return state, (point.value - old) / ((point.ts - then) / rule.per)
 
 
 def _step_point(
