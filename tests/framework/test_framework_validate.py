@@ -379,3 +379,29 @@ def test_validate_siri_reports_missing_siri_files(siri_files: Files, write_pack:
     messages = _messages(write_pack(siri_files))
     assert "blocks.yaml: file is missing" in messages
     assert "dimensions.yaml: [0].block: unknown block 'process'" in messages
+
+
+def test_validate_pack_reports_yaml_reader_error_without_line(
+    capability_files: Files, write_pack: Any
+) -> None:
+    capability_files["kpis.yaml"] = "- id: o\x07ee\n"
+    messages = _messages(write_pack(capability_files))
+    assert any(m.startswith("kpis.yaml: YAML error: unacceptable character") for m in messages)
+
+
+def test_validate_pack_reports_decrease_on_higher_is_better_kpi(
+    capability_files: Files, write_pack: Any
+) -> None:
+    capability_files["use_cases.yaml"][0]["kpi_impact"]["oee"] = {"low_pct": -1, "high_pct": 3}
+    assert _messages(write_pack(capability_files)) == [
+        "use_cases.yaml: [0].kpi_impact.oee: KPI 'oee' is better higher, so the change must be >= 0"
+    ]
+
+
+def test_validate_siri_reports_horizon_weights_not_summing_to_one(
+    siri_files: Files, write_pack: Any
+) -> None:
+    siri_files["pack.yaml"]["prioritisation"]["horizons"][0]["weights"]["gap"] = 0.1
+    assert _messages(write_pack(siri_files)) == [
+        "pack.yaml: prioritisation.horizons[0].weights: Value error, weights must sum to 1, got 0.9"
+    ]
