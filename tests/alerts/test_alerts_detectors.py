@@ -34,7 +34,7 @@ def correlated(rows: int, seed: int) -> FloatArray:
     base = np.column_stack(
         [10 + 2 * load, 3 + 1 * load, 5 - 1.5 * load, 0.5 * rng.normal(0, 1, rows)]
     )
-    return base + noise * np.array([1, 1, 1, 0])
+    return np.asarray(base + noise * np.array([1, 1, 1, 0]), dtype=np.float64)
 
 
 # --- alarm filter -----------------------------------------------------------------------------
