@@ -190,3 +190,22 @@ def test_monitoring_import_prints_a_table_without_json(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "NUO001" in result.stdout
     assert "bad_file_name" in result.stdout or "unreadable" in result.stdout
+
+
+def test_calc_aqi_daily_epa(tmp_path: Path) -> None:
+    path = tmp_path / "day.csv"
+    lines = [HEADER] + [f"{(START + timedelta(hours=k)).isoformat()},9.0,,,,," for k in range(24)]
+    path.write_text("\n".join(lines))
+    result = runner.invoke(app, ["calc", "aqi", "--daily", str(path), "--method", "epa", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["aqi"] for r in json.loads(result.stdout)] == [50]
+
+
+def test_compute_refuses_an_unknown_method() -> None:
+    from dataclasses import replace
+
+    from lighthouse_os.environment import standards
+    from lighthouse_os.environment.calculator import compute
+
+    with pytest.raises(ValueError, match="no calculator"):
+        compute(replace(standards.vn_aqi_method(), key="cn_aqi"), "hourly", [])

@@ -251,3 +251,16 @@ def test_effluent_data_names_sources_and_status() -> None:
         assert "re-checked" in std.status
         assert std.successor is not None
         assert not std.successor_loaded
+
+
+def test_column_and_step_lookups_refuse_unknown_values() -> None:
+    with pytest.raises(KeyError, match="column 'C'"):
+        STANDARDS[0].column("C")
+    with pytest.raises(ValueError, match="above every step"):
+        step_lookup([(10.0, 1.0)], 11.0)
+
+
+def test_assess_skips_parameters_without_a_limit() -> None:
+    limits = {"COD": water_limits()["COD"]}
+    report = assess([reading("TSS", 500.0, "mg/L")], limits, "water")  # type: ignore[arg-type]
+    assert (report.windows, report.counted) == ((), 0)

@@ -120,3 +120,11 @@ def test_epa_series_cover_every_hour_and_day() -> None:
     hours = [HourlyMeans(DAY + k * H, pm25=9.0) for k in range(30)]
     assert [r.aqi for r in epa_hourly_series(EPA, hours)][-1] == 50
     assert [r.aqi for r in epa_daily_series(EPA, hours)] == [50, None]
+
+
+def test_builder_records_below_scale_values() -> None:
+    from lighthouse_os.environment.aqi import AqiBuilder
+
+    acc = AqiBuilder(EPA)
+    acc.add("o3", "o3_1h", 0.1, "1h")
+    assert acc.missing == [("o3", "below_scale")]

@@ -278,3 +278,17 @@ def test_write_feed_single_line_puts_every_group_on_one_line() -> None:
 def test_feed_times_are_vietnam_local_time() -> None:
     parsed = parse_feed(group("pH", "7.0", "-").encode(), NAME)
     assert parsed.readings[0].time.utcoffset() == timedelta(hours=7)
+
+
+@pytest.mark.parametrize("path", ["", "2025/02/30/" + NAME])
+def test_parse_file_name_handles_empty_paths_and_impossible_folder_dates(path: str) -> None:
+    if not path:
+        with pytest.raises(FeedError, match="empty"):
+            parse_file_name(path)
+    else:
+        assert parse_file_name(path).folder_date is None
+
+
+def test_write_feed_rejects_a_unit_with_a_tab() -> None:
+    with pytest.raises(ValueError, match="unit"):
+        write_feed([FeedReading("pH", 7.0, "m\tg", TIME, "00")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -59,7 +60,7 @@ def test_limit_on_returns_none_before_the_standard_or_without_a_limit() -> None:
     assert limit_on(LIMITS, "pm10", "1h", date(2024, 1, 1)) is None
 
 
-def series(start: datetime, values: list[float | None]) -> dict[datetime, float | None]:
+def series(start: datetime, values: Sequence[float | None]) -> dict[datetime, float | None]:
     return {start + k * H: v for k, v in enumerate(values)}
 
 
@@ -127,3 +128,7 @@ def test_custom_limits_are_plain_data() -> None:
     lim = AmbientLimit("pm25", "1h", 10.0, "µg/Nm3", date(2020, 1, 1), None, "test")
     found = exceedances(series(DAY, [11.0]), "pm25", [lim])
     assert [(e.limit_source, e.value) for e in found] == [("test", 11.0)]
+
+
+def test_empty_series_has_no_exceedances() -> None:
+    assert exceedances({}, "o3", LIMITS) == []

@@ -23,7 +23,7 @@ from lighthouse_os.environment.scale import (
 VN = standards.vn_aqi_method()
 EPA = standards.epa_aqi_method()
 
-# Decision 1459/QĐ-TCMT Table 2, transcribed independently of the YAML: (scale, [BP_1..BP_n]).
+# Decision 1459/QĐ-TCMT breakpoints (DOMAIN.md §5), typed here independently of the YAML.
 VN_TABLE = {
     "o3_1h": [0, 160, 200, 300, 400, 800, 1000, 1200],
     "o3_8h": [0, 100, 120, 170, 210, 400],
@@ -208,3 +208,13 @@ def test_sub_index_is_monotone_and_within_0_500(scale: str, a: float, b: float) 
 def test_round_half_up_ignores_float_noise_from_averaging() -> None:
     noisy = sum([20.15] * 7) / 7  # 20.149999999999995 or so
     assert round_half_up(noisy, 1) == 20.2
+
+
+def test_interpolate_returns_none_above_the_top() -> None:
+    assert interpolate(VN.scale("pm25"), Fraction(501)) is None
+
+
+def test_gas_conversion_needs_a_molar_mass() -> None:
+    assert EPA.conversion is not None
+    with pytest.raises(KeyError, match="pm25"):
+        EPA.conversion.to_ppb("pm25", 1.0)

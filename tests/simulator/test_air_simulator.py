@@ -10,7 +10,8 @@ import pytest
 from lighthouse_os.environment import standards
 from lighthouse_os.environment.aqi import vn_hourly_series
 from lighthouse_os.environment.averaging import ICT
-from lighthouse_os.simulator.air import diurnal_profile, simulate_air, stations_for
+from lighthouse_os.environment.scale import Pollutant
+from lighthouse_os.simulator.air import AirSimulation, diurnal_profile, simulate_air, stations_for
 
 DRY = datetime(2025, 2, 1, tzinfo=ICT)
 WET = datetime(2025, 8, 1, tzinfo=ICT)
@@ -18,12 +19,12 @@ MONTH = 24 * 28
 
 
 @pytest.fixture(scope="module")
-def dry_month() -> object:
+def dry_month() -> AirSimulation:
     return simulate_air(6, DRY, MONTH, seed=11)
 
 
-def values(sim: object, pollutant: str) -> list[float]:
-    found = (r.means.get(pollutant) for r in sim.readings)  # type: ignore[attr-defined]
+def values(sim: AirSimulation, pollutant: Pollutant) -> list[float]:
+    found = (r.means.get(pollutant) for r in sim.readings)
     return [v for v in found if v is not None]
 
 
@@ -60,7 +61,7 @@ def test_stations_lie_within_ho_chi_minh_city_and_name_their_area() -> None:
     assert any(s.kind == "industrial" and "KCN" in s.area for s in stations)
 
 
-def test_pm25_is_typically_20_to_40_in_the_dry_season(dry_month: object) -> None:
+def test_pm25_is_typically_20_to_40_in_the_dry_season(dry_month: AirSimulation) -> None:
     pm25 = values(dry_month, "pm25")
     assert 20 <= statistics.median(pm25) <= 40
     assert min(pm25) > 0
@@ -79,36 +80,36 @@ def test_dry_season_is_dirtier_than_wet_season() -> None:
     [("pm10", 25, 90), ("o3", 10, 80), ("no2", 15, 60), ("so2", 3, 40), ("co", 400, 2000)],
 )
 def test_other_pollutants_have_plausible_medians(
-    dry_month: object, pollutant: str, low: float, high: float
+    dry_month: AirSimulation, pollutant: Pollutant, low: float, high: float
 ) -> None:
     assert low <= statistics.median(values(dry_month, pollutant)) <= high
 
 
-def test_pm10_exceeds_pm25(dry_month: object) -> None:
-    for r in dry_month.readings:  # type: ignore[attr-defined]
+def test_pm10_exceeds_pm25(dry_month: AirSimulation) -> None:
+    for r in dry_month.readings:
         if r.means.pm25 is not None and r.means.pm10 is not None:
             assert r.means.pm10 > r.means.pm25
 
 
-def test_traffic_pollutants_peak_at_rush_hours(dry_month: object) -> None:
+def test_traffic_pollutants_peak_at_rush_hours(dry_month: AirSimulation) -> None:
     for pollutant in ("no2", "co", "pm25"):
-        profile = diurnal_profile(dry_month, pollutant)  # type: ignore[arg-type]
+        profile = diurnal_profile(dry_month, pollutant)
         night = statistics.mean(profile[1:5])
         midday = statistics.mean(profile[11:15])
         assert statistics.mean(profile[7:9]) > max(night, midday), pollutant
         assert statistics.mean(profile[17:19]) > max(night, midday), pollutant
 
 
-def test_ozone_peaks_in_the_early_afternoon(dry_month: object) -> None:
+def test_ozone_peaks_in_the_early_afternoon(dry_month: AirSimulation) -> None:
     profile = diurnal_profile(dry_month, "o3")
     assert 11 <= profile.index(max(profile)) <= 15
     assert min(profile[11:15]) > 2 * max(profile[0:5])
 
 
-def test_industrial_stations_carry_more_so2(dry_month: object) -> None:
-    kinds = {s.code: s.kind for s in dry_month.stations}  # type: ignore[attr-defined]
+def test_industrial_stations_carry_more_so2(dry_month: AirSimulation) -> None:
+    kinds = {s.code: s.kind for s in dry_month.stations}
     by_kind: dict[str, list[float]] = {}
-    for r in dry_month.readings:  # type: ignore[attr-defined]
+    for r in dry_month.readings:
         if r.means.so2 is not None:
             by_kind.setdefault(kinds[r.station], []).append(r.means.so2)
     assert statistics.median(by_kind["industrial"]) > 1.8 * statistics.median(by_kind["urban"])

@@ -144,7 +144,7 @@ class Nowcast:
 def nowcast(recent: Sequence[float | None], *, normalise_half: bool = False) -> Nowcast:
     """NowCast of PM over the last 12 hours, `recent[0]` = c1 = the current hour.
 
-    Decision 1459/QĐ-TCMT §2.2 (as DOMAIN.md §5): w* = Cmin/Cmax over the available hours;
+    Decision 1459/QĐ-TCMT, hourly AQI (as DOMAIN.md §5): w* = Cmin/Cmax over the available hours;
     w = 0.5 if w* ≤ 0.5 else w*; w > 0.5: NowCast = Σ w^(i−1)·ci / Σ w^(i−1);
     w = 0.5: NowCast = Σ 0.5^i·ci; at least 2 of c1..c3 present; a missing hour has weight 0.
 
@@ -261,7 +261,7 @@ class AqiBuilder:
         """O3 = the larger of its 1-h sub-index and 8-h sub-index (scale units).
 
         An 8-h value above the 8-h scale's top (VN 400 µg/m³, EPA 0.200 ppm) is not used and only
-        the 1-h value counts (Decision 1459/QĐ-TCMT §2.3; EPA TAD 2024 Table 6 note).
+        the 1-h value counts (Decision 1459/QĐ-TCMT, daily AQI; EPA TAD 2024 breakpoint notes).
         """
         found: list[SubIndex] = []
         if one is not None:
@@ -286,7 +286,7 @@ class AqiBuilder:
 
 
 def vn_hourly_aqi(method: AqiMethod, series: avg.HourlySeries, at: datetime) -> AqiResult:
-    """Hourly VN_AQI (AQIʰ) for the hour starting at `at` (Decision 1459/QĐ-TCMT §2.2).
+    """Hourly VN_AQI (AQIʰ) for the hour starting at `at` (Decision 1459/QĐ-TCMT).
 
     SO2, CO, NO2 and O3 use the hour's 1-h mean (O3 on the 1-h breakpoints); PM2.5 and PM10 use
     the NowCast of the last 12 hours, reported and indexed at 0.1 µg/m³ (half up) as in the
@@ -308,7 +308,7 @@ def vn_hourly_aqi(method: AqiMethod, series: avg.HourlySeries, at: datetime) -> 
 
 
 def vn_daily_aqi(method: AqiMethod, series: avg.HourlySeries, start: datetime) -> AqiResult:
-    """Daily VN_AQI (AQIᵈ) of the calendar day starting at `start` (Decision 1459/QĐ-TCMT §2.3).
+    """Daily VN_AQI (AQIᵈ) of the calendar day starting at `start` (Decision 1459/QĐ-TCMT).
 
     PM: 24-h mean (0.1 µg/m³, half up); SO2, NO2, CO: the day's highest 1-h mean; O3: the larger
     of the max 1-h mean (1-h breakpoints) and the max 8-h rolling mean (8-h breakpoints), the 8-h

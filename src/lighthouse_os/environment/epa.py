@@ -1,6 +1,6 @@
 """US EPA AQI (May 2024 revision) from hourly µg/m³ means, for comparison with VN_AQI (pure).
 
-Averaging per pollutant (EPA TAD EPA-454/B-24-002, Table 6) and what we do with hourly input:
+Averaging per pollutant (EPA TAD EPA-454/B-24-002) and what we do with hourly input:
 
 | pollutant | EPA averaging         | hourly AQI here              | daily AQI here              |
 |-----------|-----------------------|------------------------------|-----------------------------|
@@ -86,7 +86,7 @@ def _add_or_miss(acc: AqiBuilder, gas: Pollutant, value: float | None, averaging
 
 
 def epa_daily_aqi(method: AqiMethod, series: avg.HourlySeries, start: datetime) -> AqiResult:
-    """US EPA daily AQI of the calendar day starting at `start` (TAD 2024 §III)."""
+    """US EPA daily AQI of the calendar day starting at `start` (EPA TAD 2024, daily reporting)."""
     acc = AqiBuilder(method)
     for pm in PM_POLLUTANTS:
         mean = avg.daily_mean(series, pm, start).value

@@ -107,7 +107,7 @@ def _record(
 def hourly_exceedances(
     series: HourValues, parameter: str, limits: Sequence[AmbientLimit], tz: tzinfo = ICT
 ) -> list[Exceedance]:
-    """Hours whose 1-h mean exceeds the 1-h limit (QCVN 05:2023/BTNMT Table 1, "1 giờ")."""
+    """Hours whose 1-h mean exceeds the 1-h limit (QCVN 05:2023/BTNMT, "1 giờ")."""
     found = []
     for start in sorted(series):
         value = series[start]

@@ -91,7 +91,7 @@ def round_half_up(value: float | Fraction, decimals: int = 0) -> float:
 
 
 def truncate(value: Fraction, decimals: int) -> Fraction:
-    """Drop digits beyond `decimals` (EPA TAD 2024, Table 6 footnotes: truncate, never round).
+    """Drop digits beyond `decimals` (EPA TAD 2024: truncate, never round).
 
     A tolerance of 1e-9 (in units of the last kept digit) absorbs float noise, so the mean of
     twelve 35.9 values (35.899999…) truncates to 35.9, not 35.8.
@@ -167,10 +167,6 @@ class GasConversion:
             if gas == pollutant:
                 return ug_m3 * self.molar_volume_l / mass
         raise KeyError(f"no molar mass for {pollutant!r}")
-
-    def to_ppm(self, pollutant: Pollutant, ug_m3: float) -> float:
-        """Mixing ratio in ppm of a gas concentration in µg/m³."""
-        return self.to_ppb(pollutant, ug_m3) / 1000
 
 
 def band_for(bands: tuple[Band, ...], aqi: int) -> Band:
