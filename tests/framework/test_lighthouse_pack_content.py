@@ -1,4 +1,4 @@
-"""Content rules of the built-in Lighthouse OS pack 1.0.0 that the generic validator cannot check."""
+"""Content rules of the built-in Lighthouse OS pack 1.0.0 beyond what the validator checks."""
 
 from __future__ import annotations
 
@@ -72,7 +72,9 @@ def test_lighthouse_pack_principles_and_areas_follow_the_skeleton(lhos: p.Capabi
 
 def test_lighthouse_pack_capabilities_sit_in_their_skeleton_area(lhos: p.CapabilityPack) -> None:
     expected = {
-        (cap, pid, area) for pid, areas in SKELETON.items() for area, caps in areas.items()
+        (cap, pid, area)
+        for pid, areas in SKELETON.items()
+        for area, caps in areas.items()
         for cap in caps
     }
     assert {(c.id, c.principle, c.area) for c in lhos.capabilities} == expected
@@ -80,7 +82,9 @@ def test_lighthouse_pack_capabilities_sit_in_their_skeleton_area(lhos: p.Capabil
 
 def test_lighthouse_pack_every_level_has_two_to_four_criteria(lhos: p.CapabilityPack) -> None:
     bad = [
-        f"{c.id} L{lv.level}" for c in lhos.capabilities for lv in c.levels
+        f"{c.id} L{lv.level}"
+        for c in lhos.capabilities
+        for lv in c.levels
         if not 2 <= len(lv.criteria) <= 4
     ]
     assert bad == []
@@ -116,7 +120,12 @@ def test_lighthouse_pack_vietnamese_texts_have_diacritics_and_differ_from_englis
 
 @pytest.mark.parametrize(
     ("kpi_id", "change_pct"),
-    [("labour_productivity", 40), ("lead_time", -48), ("defect_rate", -41), ("energy_per_unit", -28)],
+    [
+        ("labour_productivity", 40),
+        ("lead_time", -48),
+        ("defect_rate", -41),
+        ("energy_per_unit", -28),
+    ],
 )
 def test_lighthouse_pack_kpi_prior_is_the_gln_cohort_average(
     lhos: p.CapabilityPack, kpi_id: str, change_pct: float
@@ -145,7 +154,8 @@ def test_lighthouse_pack_other_ranges_are_labelled_project_estimates(
     lhos: p.CapabilityPack,
 ) -> None:
     bad = [
-        u.id for u in lhos.use_cases
+        u.id
+        for u in lhos.use_cases
         if ESTIMATE_EN not in u.source.en or ESTIMATE_VI not in u.source.vi
     ]
     assert bad == []
