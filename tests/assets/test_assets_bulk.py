@@ -46,7 +46,8 @@ def test_bulk_reports_every_bad_row_and_plans_nothing() -> None:
         ("line 6", "scale"),
         ("line 7", "path"),
     }
-    assert plan.new_nodes == () and plan.new_tags == ()
+    assert plan.new_nodes == ()
+    assert plan.new_tags == ()
 
 
 def test_bulk_duplicate_paths_in_a_file_are_reported() -> None:

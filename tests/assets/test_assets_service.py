@@ -35,7 +35,8 @@ def _press(session: Session, site: Site) -> Tag:
 def test_assets_create_node_and_tag_link_parents(sf_session: Session, site_a1: Site) -> None:
     tag = _press(sf_session, site_a1)
     press = sf_session.get(AssetNode, tag.node_id)
-    assert press is not None and press.path == "line1/press2"
+    assert press is not None
+    assert press.path == "line1/press2"
     assert press.parent_id is not None
     tree = service.site_tree(sf_session, site_a1)
     assert [n.path for n in tree.nodes] == ["line1", "line1/press2"]

@@ -1,0 +1,370 @@
+"""The one validation-and-write path (`TelemetrySink`) and the dead-letter and series use cases."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import orjson
+import pyarrow as pa
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lighthouse_os.assets import service as assets
+from lighthouse_os.assets.models import Tag
+from lighthouse_os.auth.models import Site
+from lighthouse_os.db.base import utcnow
+from lighthouse_os.db.engine import make_engine, make_session_factory
+from lighthouse_os.errors import InvalidInput
+from lighthouse_os.settings import Settings
+from lighthouse_os.telemetry.models import DeadLetter
+from lighthouse_os.telemetry.points import IngestResult, RawPoint, Rejection
+from lighthouse_os.telemetry.store import (
+    POINT_SCHEMA,
+    AggFn,
+    Every,
+    TimeSeriesStore,
+    WriteResult,
+    open_store,
+)
+from lighthouse_os.telemetry.validation import CheckedBatch, Reason, TagSpec, check_batch
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+# How stale a site's tag index may get before the asset revision is checked again (seconds).
+DEFAULT_REVISION_TTL_S = 1.0
+
+
+@dataclass(frozen=True)
+class TagIndex:
+    """A site's tags by path, as of asset revision `revision`."""
+
+    site_id: int
+    site_code: str
+    timezone: str
+    revision: int
+    tags: dict[str, TagSpec]
+    checked_at: float
+
+
+class TelemetryService:
+    """Validates batches against cached tag indexes, writes them once, dead-letters the rest.
+
+    The hot path runs no SQL per point: a site's tags are loaded once and reloaded when the
+    site's asset revision changes (checked at most every `revision_ttl_s`, and at once when a
+    batch names an unknown tag, which may have just been created).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: TimeSeriesStore,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        revision_ttl_s: float = DEFAULT_REVISION_TTL_S,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.clock = clock
+        self.revision_ttl_s = revision_ttl_s
+        self._indexes: dict[str, TagIndex] = {}
+        self._lock = threading.Lock()
+
+    # -- TelemetrySink -------------------------------------------------------------------
+
+    def ingest(self, site: str, points: Sequence[RawPoint], *, source: str) -> IngestResult:
+        """Validate and store a batch for the site with code `site`; durable on return."""
+        index = self.tag_index(site)
+        if index is None:
+            return self._reject_all(site, points, source)
+        now = self.clock()
+        checked = check_batch(points, index.tags, now)
+        if checked.unknown_tags and self._refresh(index):
+            index = self.tag_index(site) or index
+            checked = check_batch(points, index.tags, now)
+        written = self._write(checked)
+        if checked.rejections:
+            self._dead_letter_points(index, points, checked.rejections, source)
+        return IngestResult(
+            accepted=written.inserted,
+            duplicates=written.duplicates + written.conflicts,
+            rejected=checked.rejections,
+        )
+
+    def dead_letter(self, *, source: str, payload: bytes, reason: str, site: str | None) -> None:
+        """Keep a message that could not be parsed into points, with the reason."""
+        site_id = self._site_id(site) if site else None
+        row = _dead_letter_row(source, site or "", site_id, "", reason, payload)
+        with self.sessions.begin() as session:
+            session.execute(insert(DeadLetter), [row])
+
+    # -- tag index -----------------------------------------------------------------------
+
+    def tag_index(self, site_code: str) -> TagIndex | None:
+        """The cached tag index of a site, reloaded when its assets changed; None if unknown."""
+        index = self._indexes.get(site_code)
+        if index is not None and time.monotonic() - index.checked_at < self.revision_ttl_s:
+            return index
+        with self._lock:
+            return self._load_if_changed(site_code, self._indexes.get(site_code))
+
+    def invalidate(self, site_code: str | None = None) -> None:
+        """Forget cached indexes (all of them when `site_code` is None)."""
+        with self._lock:
+            if site_code is None:
+                self._indexes.clear()
+            else:
+                self._indexes.pop(site_code, None)
+
+    def _refresh(self, index: TagIndex) -> bool:
+        """Check the revision now; True when the index was reloaded."""
+        with self._lock:
+            fresh = self._load_if_changed(index.site_code, index, force_check=True)
+        return fresh is not None and fresh.revision != index.revision
+
+    def _load_if_changed(
+        self, site_code: str, cached: TagIndex | None, *, force_check: bool = False
+    ) -> TagIndex | None:
+        with self.sessions() as session:
+            if cached is not None:
+                revision = assets.revision(session, cached.site_id)
+                if revision == cached.revision:
+                    fresh = _touched(cached)
+                    self._indexes[site_code] = fresh
+                    return fresh
+            index = _load_index(session, site_code)
+        if index is None:
+            self._indexes.pop(site_code, None)
+        else:
+            self._indexes[site_code] = index
+        return index
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _write(self, checked: CheckedBatch) -> WriteResult:
+        if not checked.series_ids:
+            return WriteResult(0, 0)
+        result = self.store.write(to_arrow(checked))
+        if result.conflicts:
+            log.warning(
+                "%d points differ from stored values; the first values kept", result.conflicts
+            )
+        if result.expired:
+            log.warning(
+                "%d points are older than the raw retention and were not stored", result.expired
+            )
+        return result
+
+    def _dead_letter_points(
+        self,
+        index: TagIndex,
+        points: Sequence[RawPoint],
+        rejections: Sequence[Rejection],
+        source: str,
+    ) -> None:
+        rows = [
+            _dead_letter_row(
+                source,
+                index.site_code,
+                index.site_id,
+                r.tag,
+                r.reason,
+                _point_payload(r.index, points[r.index]),
+            )
+            for r in rejections
+        ]
+        with self.sessions.begin() as session:
+            session.execute(insert(DeadLetter), rows)
+
+    def _reject_all(self, site: str, points: Sequence[RawPoint], source: str) -> IngestResult:
+        reason = f"{Reason.UNKNOWN_SITE}: no site with code {site!r}"
+        rejections = tuple(Rejection(i, str(p.tag), reason) for i, p in enumerate(points))
+        rows = [
+            _dead_letter_row(source, site, None, r.tag, reason, _point_payload(r.index, p))
+            for r, p in zip(rejections, points, strict=True)
+        ]
+        if rows:
+            with self.sessions.begin() as session:
+                session.execute(insert(DeadLetter), rows)
+        return IngestResult(accepted=0, rejected=rejections)
+
+    def _site_id(self, site_code: str) -> int | None:
+        cached = self._indexes.get(site_code)
+        if cached is not None:
+            return cached.site_id
+        with self.sessions() as session:
+            return session.scalar(select(Site.id).where(Site.code == site_code))
+
+    def close(self) -> None:
+        """Close the time-series store."""
+        self.store.close()
+
+
+def build_sink(settings: Settings) -> TelemetryService:
+    """The sink for a worker or command: its own engine and the configured time-series store."""
+    engine = make_engine(settings.resolved_database_url)
+    return TelemetryService(
+        make_session_factory(engine), open_store(settings.resolved_timeseries_url)
+    )
+
+
+def to_arrow(checked: CheckedBatch) -> pa.Table:
+    """The accepted points as a store batch (series_id int64, ts timestamp[us, UTC], value)."""
+    return pa.Table.from_arrays(
+        [
+            pa.array(checked.series_ids, type=pa.int64()),
+            pa.array(checked.ts_us, type=POINT_SCHEMA.field("ts").type),
+            pa.array(checked.values, type=pa.float64()),
+        ],
+        schema=POINT_SCHEMA,
+    )
+
+
+def _load_index(session: Session, site_code: str) -> TagIndex | None:
+    site = session.scalar(select(Site).where(Site.code == site_code))
+    if site is None:
+        return None
+    revision = assets.revision(session, site.id)
+    specs = {t.path: tag_spec(t) for t in assets.tags_of_site(session, site.id)}
+    return TagIndex(site.id, site.code, site.timezone, revision, specs, time.monotonic())
+
+
+def tag_spec(tag: Tag) -> TagSpec:
+    """What validation needs of a stored tag; no scale means 1 and no offset means 0."""
+    scale = 1.0 if tag.scale is None else tag.scale
+    offset = 0.0 if tag.offset is None else tag.offset
+    return TagSpec(tag.id, tag.path, tag.unit, tag.kind, scale, offset, tuple(tag.states or ()))
+
+
+def _touched(index: TagIndex) -> TagIndex:
+    return TagIndex(
+        index.site_id, index.site_code, index.timezone, index.revision, index.tags, time.monotonic()
+    )
+
+
+def _point_payload(index: int, point: RawPoint) -> bytes:
+    body = {"index": index, "tag": point.tag, "ts": point.ts, "value": point.value}
+    return orjson.dumps(body, default=repr)
+
+
+def _dead_letter_row(
+    source: str, site_code: str, site_id: int | None, tag: str, reason: str, payload: bytes
+) -> dict[str, object]:
+    return {
+        "received_at": utcnow(),
+        "source": source[:60],
+        "site_id": site_id,
+        "site_code": site_code[:64],
+        "tag": tag[:300],
+        "reason": reason[:500],
+        "payload": payload[:MAX_PAYLOAD_BYTES],
+        "payload_truncated": len(payload) > MAX_PAYLOAD_BYTES,
+    }
+
+
+# -- dead letters ---------------------------------------------------------------------------
+
+
+def list_dead_letters(
+    session: Session,
+    *,
+    site: Site | None = None,
+    source: str | None = None,
+    limit: int = 100,
+) -> list[DeadLetter]:
+    """The newest dead letters, of one site (also those sent under its code before it existed
+    or while it was unknown) and/or one source."""
+    query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(max(1, min(limit, 10_000)))
+    if site is not None:
+        query = query.where(
+            (DeadLetter.site_id == site.id)
+            | ((DeadLetter.site_id.is_(None)) & (DeadLetter.site_code == site.code))
+        )
+    if source:
+        query = query.where(DeadLetter.source == source)
+    return list(session.scalars(query))
+
+
+def dead_letter_dict(letter: DeadLetter) -> dict[str, object]:
+    """A dead letter for JSON output; the payload is shown as text (invalid UTF-8 replaced)."""
+    return {
+        "id": letter.id,
+        "received_at": letter.received_at,
+        "source": letter.source,
+        "site": letter.site_code,
+        "tag": letter.tag,
+        "reason": letter.reason,
+        "payload": letter.payload.decode("utf-8", errors="replace"),
+        "payload_truncated": letter.payload_truncated,
+    }
+
+
+# -- series queries -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One aggregated bucket; `start` is local time in the site's zone."""
+
+    start: datetime
+    value: float
+
+
+@dataclass(frozen=True)
+class SeriesAggregate:
+    """`fn` of a tag over `every` buckets of [start, end) in the site's time zone."""
+
+    site: str
+    tag: str
+    unit: str
+    every: str
+    fn: str
+    timezone: str
+    start: datetime
+    end: datetime
+    buckets: tuple[Bucket, ...]
+
+
+def series_aggregate(
+    session: Session,
+    store: TimeSeriesStore,
+    site: Site,
+    tag_ref: str,
+    *,
+    every: Every,
+    fn: AggFn,
+    start: datetime,
+    end: datetime,
+) -> SeriesAggregate:
+    """Aggregate one tag's series with the store, bucketed on the site's local calendar."""
+    tag = assets.get_tag(session, site, tag_ref)
+    zone = ZoneInfo(site.timezone)
+    table = store.aggregate([tag.id], start, end, every, fn, tz=site.timezone)
+    buckets = tuple(
+        Bucket(moment.astimezone(zone), value)
+        for moment, value in zip(
+            table.column("bucket_start").to_pylist(), table.column("value").to_pylist(), strict=True
+        )
+    )
+    return SeriesAggregate(
+        site.code, tag.path, tag.unit, every, fn, site.timezone, start, end, buckets
+    )
+
+
+def local_instant(text: str, tz_name: str) -> datetime:
+    """An instant from `YYYY-MM-DD` (local midnight) or ISO 8601 (local unless it has an offset)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as err:
+        raise InvalidInput(
+            f"{text!r} is not a date or ISO 8601 time", fields={"time": "format"}
+        ) from err
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(tz_name))
+    return moment
