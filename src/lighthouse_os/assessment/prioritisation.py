@@ -195,13 +195,14 @@ def _render_gap(gap: tuple[int, int], lang: Lang, unit: Literal["level", "band"]
 def _render_evidence(ev: Evidence, lang: Lang, kpis: Mapping[str, Text]) -> str:
     kpi = kpis[ev.kpi_id].get(lang) if ev.kpi_id in kpis else ev.kpi_id
     span = f"{_pct(ev.low_pct)} … {_pct(ev.high_pct)}"
+    source = ev.source.get(lang).rstrip(". ")  # the sentence supplies its own full stop
     if ev.kind == "use_case":
         if lang == "vi":
-            return f"tình huống “{ev.name.vi}” ghi nhận {kpi} {span} (nguồn: {ev.source.vi})"
-        return f"use case “{ev.name.en}” reports {kpi} {span} (source: {ev.source.en})"
+            return f"tình huống “{ev.name.vi}” ghi nhận {kpi} {span} (nguồn: {source})"
+        return f"use case “{ev.name.en}” reports {kpi} {span} (source: {source})"
     if lang == "vi":
-        return f"giá trị tham chiếu {kpi} {span} (nguồn: {ev.source.vi})"
-    return f"prior for {kpi} {span} (source: {ev.source.en})"
+        return f"giá trị tham chiếu {kpi} {span} (nguồn: {source})"
+    return f"prior for {kpi} {span} (source: {source})"
 
 
 def normalise(weights: Mapping[str, float], what: str) -> dict[str, float]:

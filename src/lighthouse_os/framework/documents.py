@@ -26,7 +26,11 @@ _MESSAGES = {
 }
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser is ~10x faster on the 300 kB lighthouse-os pack; fall back to pure Python.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """Safe loader that rejects duplicate keys, which PyYAML would otherwise silently drop."""
 
 
@@ -39,7 +43,8 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
         seen.add(key)
-    return loader.construct_mapping(node)
+    mapping: dict[Any, Any] = loader.construct_mapping(node)
+    return mapping
 
 
 _UniqueKeyLoader.add_constructor(
