@@ -357,6 +357,21 @@ def series_aggregate(
     )
 
 
+def aggregate_dict(result: SeriesAggregate) -> dict[str, object]:
+    """A series aggregate for JSON output; bucket starts carry the site's UTC offset."""
+    return {
+        "site": result.site,
+        "tag": result.tag,
+        "unit": result.unit,
+        "every": result.every,
+        "fn": result.fn,
+        "timezone": result.timezone,
+        "from": result.start.isoformat(),
+        "to": result.end.isoformat(),
+        "buckets": [{"start": b.start.isoformat(), "value": b.value} for b in result.buckets],
+    }
+
+
 def local_instant(text: str, tz_name: str) -> datetime:
     """An instant from `YYYY-MM-DD` (local midnight) or ISO 8601 (local unless it has an offset)."""
     try:
