@@ -180,6 +180,16 @@ def compute_oee(
     return OeeResult(time, quantities, failures, kpis, MappingProxyType(undefined))
 
 
+def planned_busy_spans(
+    planned: Iterable[Span], planned_downtime: Iterable[PlannedDowntime]
+) -> list[Span]:
+    """PBT as sorted, disjoint intervals: ∪ planned − ∪ planned downtime (ISO 22400-2:
+    PBT = POT − PDOT), without states mapped to PDOT."""
+    pot = _union(_checked(planned, "planned interval"))
+    downtime = [(d.start, d.end) for d in planned_downtime]
+    return _subtract(pot, _union(_checked(downtime, "planned downtime")))
+
+
 def _normalise_map(state_map: Mapping[str, Bucket]) -> dict[str, Bucket]:
     return {name.strip().lower(): Bucket(bucket) for name, bucket in state_map.items()}
 
