@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+from decimal import Decimal
 from itertools import pairwise
 
 import pytest
@@ -53,7 +53,7 @@ EPA_CASES = [
     (scale.key, float(seg.c_low), seg.i_low)
     for scale in EPA.scales
     for seg in scale.segments
-    if not (scale.key == "o3_1h" and seg.c_low == Fraction(125, 1000))
+    if not (scale.key == "o3_1h" and seg.c_low == Decimal("0.125"))
 ] + [(scale.key, float(seg.c_high), seg.i_high) for scale in EPA.scales for seg in scale.segments]
 
 
@@ -114,14 +114,14 @@ def test_sub_index_rejects_non_finite_concentration(bad: float) -> None:
 @pytest.mark.parametrize(
     ("raw", "rounding", "expected"),
     [
-        (Fraction(5935, 100), "ceiling", 60),
-        (Fraction(5935, 100), "half_up", 59),
-        (Fraction(1095, 10), "half_up", 110),
-        (Fraction(1085, 10), "half_up", 109),  # half up, not half to even
-        (Fraction(50), "ceiling", 50),
+        (Decimal("59.35"), "ceiling", 60),
+        (Decimal("59.35"), "half_up", 59),
+        (Decimal("109.5"), "half_up", 110),
+        (Decimal("108.5"), "half_up", 109),  # half up, not half to even
+        (Decimal(50), "ceiling", 50),
     ],
 )
-def test_to_integer_applies_the_rounding_rule(raw: Fraction, rounding: str, expected: int) -> None:
+def test_to_integer_applies_the_rounding_rule(raw: Decimal, rounding: str, expected: int) -> None:
     assert to_integer(raw, rounding) == expected  # type: ignore[arg-type]
 
 
@@ -142,11 +142,11 @@ def test_round_half_up_rounds_the_printed_decimal(
 
 
 def test_truncate_drops_digits() -> None:
-    assert truncate(exact(0.0789), 3) == Fraction(78, 1000)
+    assert truncate(exact(0.0789), 3) == Decimal("0.078")
 
 
 def test_interpolate_returns_none_inside_a_gap_between_epa_segments() -> None:
-    assert interpolate(EPA.scale("pm25"), Fraction(905, 100)) is None
+    assert interpolate(EPA.scale("pm25"), Decimal("9.05")) is None
 
 
 @pytest.mark.parametrize("method", [VN, EPA], ids=["vn", "epa"])
@@ -211,10 +211,30 @@ def test_round_half_up_ignores_float_noise_from_averaging() -> None:
 
 
 def test_interpolate_returns_none_above_the_top() -> None:
-    assert interpolate(VN.scale("pm25"), Fraction(501)) is None
+    assert interpolate(VN.scale("pm25"), Decimal(501)) is None
 
 
 def test_gas_conversion_needs_a_molar_mass() -> None:
     assert EPA.conversion is not None
     with pytest.raises(KeyError, match="pm25"):
         EPA.conversion.to_ppb("pm25", 1.0)
+
+
+@pytest.mark.parametrize("scale", [s.key for s in VN.scales])
+@given(tenths=st.integers(0, 40_000))
+def test_vn_sub_index_equals_exact_rational_arithmetic(scale: str, tenths: int) -> None:
+    from fractions import Fraction
+    from math import ceil
+
+    sc = VN.scale(scale)
+    value = float(Fraction(tenths, 10) * Fraction(sc.top) / 1000)  # 0 .. 4 × top
+    c = Fraction(repr(value))  # the decimal the float prints as, as sub_index reads it
+    result = sub_index(sc, value, VN.rounding)
+    assert result is not None
+    seg = next((s for s in sc.segments if c <= Fraction(s.c_high)), None)
+    if seg is None:
+        assert result.capped
+        return
+    lo, hi = Fraction(seg.c_low), Fraction(seg.c_high)
+    expected = Fraction(seg.i_high - seg.i_low) * (c - lo) / (hi - lo) + seg.i_low
+    assert result.value == ceil(expected)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ def test_vn_method_has_every_pollutant_scale() -> None:
 
 def test_epa_pm25_good_band_ends_at_9() -> None:
     first = standards.epa_aqi_method().scale("pm25").segments[0]
-    assert (first.c_low, first.c_high, first.i_high) == (Fraction(0), Fraction(9), 50)
+    assert (first.c_low, first.c_high, first.i_high) == (Decimal(0), Decimal(9), 50)
 
 
 def test_method_scale_rejects_unknown_keys() -> None:

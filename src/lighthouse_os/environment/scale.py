@@ -1,10 +1,15 @@
-"""Breakpoint scales, bands and exact rounding shared by VN_AQI and the US EPA AQI (pure)."""
+"""Breakpoint scales, bands and exact rounding shared by VN_AQI and the US EPA AQI (pure).
+
+Arithmetic is decimal (`decimal.Decimal`, C-accelerated): a concentration is taken as the decimal
+it prints as, and the interpolation divides last, so a result that is exactly an integer or a
+half (59.35 → 60, 109.5 → 110) stays exact and the rounding rules see the true value.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Literal
 
 Rounding = Literal["ceiling", "half_up"]
@@ -20,8 +25,8 @@ PM_POLLUTANTS: tuple[Pollutant, ...] = ("pm25", "pm10")
 class Segment:
     """One breakpoint row: concentrations [c_low, c_high] map linearly onto [i_low, i_high]."""
 
-    c_low: Fraction
-    c_high: Fraction
+    c_low: Decimal
+    c_high: Decimal
     i_low: int
     i_high: int
 
@@ -38,7 +43,7 @@ class Scale:
     decimals: int | None = None  # EPA truncates the concentration to this many decimals
 
     @property
-    def top(self) -> Fraction:
+    def top(self) -> Decimal:
         """Highest concentration the scale defines."""
         return self.segments[-1].c_high
 
@@ -68,48 +73,49 @@ class Band:
 class IndexValue:
     """A sub-index: the exact interpolated value, its integer report, and whether it was capped."""
 
-    raw: Fraction
+    raw: Decimal
     value: int
     capped: bool
 
 
-def exact(value: float) -> Fraction:
-    """The decimal the float prints as, exactly (so 55.7 is 557/10, not its binary neighbour)."""
+def exact(value: float) -> Decimal:
+    """The decimal the float prints as (so 55.7 is 55.7, not its binary neighbour)."""
     if not math.isfinite(value):
         raise ValueError(f"concentration must be a finite number, got {value!r}")
-    return Fraction(repr(value))
+    return Decimal(repr(value))
 
 
-_FLOAT_NOISE = Fraction(1, 10**9)
+# Averages of floats carry noise (twelve 35.9 values average to 35.899999…); a tolerance of 1e-9
+# in units of the last kept digit absorbs it before truncating or rounding half up.
+_FLOAT_NOISE = Decimal("1e-9")
+_ONE = Decimal(1)
 
 
-def round_half_up(value: float | Fraction, decimals: int = 0) -> float:
+def round_half_up(value: float | Decimal, decimals: int = 0) -> float:
     """Round half away from zero on the decimal value (Python's round() is half-to-even)."""
-    scaled = (exact(value) if isinstance(value, float) else value) * 10**decimals
-    rounded = math.floor(abs(scaled) + Fraction(1, 2) + _FLOAT_NOISE)  # noise: see truncate
-    return float(math.copysign(rounded, scaled) / 10**decimals)
+    d = exact(value) if isinstance(value, float) else value
+    step = _ONE.scaleb(-decimals)
+    nudged = d + (_FLOAT_NOISE * step).copy_sign(d)
+    return float(nudged.quantize(step, rounding=ROUND_HALF_UP))
 
 
-def truncate(value: Fraction, decimals: int) -> Fraction:
-    """Drop digits beyond `decimals` (EPA TAD 2024: truncate, never round).
-
-    A tolerance of 1e-9 (in units of the last kept digit) absorbs float noise, so the mean of
-    twelve 35.9 values (35.899999…) truncates to 35.9, not 35.8.
-    """
-    factor = 10**decimals
-    return Fraction(math.floor(value * factor + _FLOAT_NOISE), factor)
+def truncate(value: Decimal, decimals: int) -> Decimal:
+    """Drop digits beyond `decimals` (EPA TAD 2024: truncate, never round), noise tolerated."""
+    step = _ONE.scaleb(-decimals)
+    return (value + _FLOAT_NOISE * step).quantize(step, rounding=ROUND_FLOOR)
 
 
-def to_integer(raw: Fraction, rounding: Rounding) -> int:
+def to_integer(raw: Decimal, rounding: Rounding) -> int:
     """Integer AQI from the exact sub-index, by the method's rounding rule."""
-    if rounding == "ceiling":
-        return math.ceil(raw)
-    return math.floor(raw + Fraction(1, 2))
+    mode = ROUND_CEILING if rounding == "ceiling" else ROUND_HALF_UP
+    return int(raw.to_integral_value(rounding=mode))
 
 
-def interpolate(scale: Scale, concentration: Fraction) -> Fraction | None:
+def interpolate(scale: Scale, concentration: Decimal) -> Decimal | None:
     """Linear interpolation I = (I_hi − I_lo)/(C_hi − C_lo) × (C − C_lo) + I_lo.
 
+    Computed as (I_hi − I_lo) × (C − C_lo) / (C_hi − C_lo) + I_lo: the product is exact, so the
+    one division is correctly rounded and exact whenever the true value is a short decimal.
     Returns None below the first segment (e.g. EPA 1-h ozone starts at 0.125 ppm) or inside a
     gap between EPA segments. Concentrations above the top breakpoint are the caller's concern.
     """
@@ -117,8 +123,8 @@ def interpolate(scale: Scale, concentration: Fraction) -> Fraction | None:
         if concentration <= seg.c_high:
             if concentration < seg.c_low:
                 return None
-            slope = Fraction(seg.i_high - seg.i_low) / (seg.c_high - seg.c_low)
-            return slope * (concentration - seg.c_low) + seg.i_low
+            rise = (seg.i_high - seg.i_low) * (concentration - seg.c_low)
+            return rise / (seg.c_high - seg.c_low) + seg.i_low
     return None
 
 
@@ -139,7 +145,7 @@ def sub_index(scale: Scale, concentration: float, rounding: Rounding) -> IndexVa
         c = truncate(c, scale.decimals)
     if c > scale.top:
         top = scale.segments[-1].i_high
-        return IndexValue(raw=Fraction(top), value=top, capped=True)
+        return IndexValue(raw=Decimal(top), value=top, capped=True)
     raw = interpolate(scale, c)
     if raw is None:
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from fractions import Fraction
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any, cast
@@ -44,10 +44,10 @@ def load_yaml(name: str) -> dict[str, Any]:
     return cast(dict[str, Any], data)
 
 
-def _number(value: object) -> Fraction:
+def _number(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StandardsDataError(f"expected a number, got {value!r}")
-    return Fraction(value) if isinstance(value, int) else Fraction(repr(value))
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
 def _pollutant(value: object) -> Pollutant:
