@@ -14,9 +14,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from lighthouse_os.app import create_app
+from lighthouse_os.auth.credentials import use_cheap_hashing_for_tests
 from lighthouse_os.bootstrap import initialise
 from lighthouse_os.settings import Settings
-from tests.support import MQTT_URL, POSTGRES_URL, make_settings, service_missing
+from tests.support import (
+    MQTT_URL,
+    POSTGRES_URL,
+    World,
+    make_settings,
+    seed_world,
+    service_missing,
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> None:
+    use_cheap_hashing_for_tests()
 
 
 @pytest.fixture
@@ -28,6 +41,12 @@ def settings(tmp_path: Path) -> Settings:
 def initialised_settings(settings: Settings) -> Settings:
     initialise(settings)
     return settings
+
+
+@pytest.fixture
+def world(initialised_settings: Settings) -> World:
+    """Tenants, users of every role and tokens (see `tests.support.World`)."""
+    return seed_world(initialised_settings)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from lighthouse_os.auth.csrf import verify_csrf
 from lighthouse_os.auth.deps import optional_principal
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
+from lighthouse_os.telemetry import api as telemetry_api
 from lighthouse_os.web import health, pages
 from lighthouse_os.web.errors import install_error_handlers
 from lighthouse_os.web.locale_middleware import LocaleMiddleware
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
         # Every request resolves its caller once and passes the CSRF check (auth/csrf.py).
         dependencies=[Depends(optional_principal), Depends(verify_csrf)],
@@ -62,4 +64,5 @@ def feature_routers() -> list[APIRouter]:
         pages.router,
         auth_pages.router,
         auth_api.router,
+        telemetry_api.router,
     ]

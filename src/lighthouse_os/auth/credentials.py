@@ -9,14 +9,23 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "lhos"
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # RFC 9106 low-memory profile: argon2id, t=3, m=64 MiB
+
+
+def use_cheap_hashing_for_tests() -> None:
+    """Swap in the cheapest argon2 parameters; hashes stay valid argon2id, only weaker.
+
+    Only the test suite calls this, so hundreds of users can be created in seconds.
+    """
+    global _hasher
+    _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 
 @cache

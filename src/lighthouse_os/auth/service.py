@@ -588,4 +588,4 @@ def site_enrolments(session: Session, site_id: int) -> list[tuple[Enrolment, Org
         .join(Organisation, Organisation.id == Enrolment.program_id)
         .where(Enrolment.site_id == site_id)
     )
-    return [(e, o) for e, o in rows.tuples()]
+    return [(e, o) for e, o in rows]

@@ -1,0 +1,148 @@
+"""Every route of the app, for every kind of caller, on its own and on a foreign tenant.
+
+A new route fails `test_every_route_is_in_the_matrix` until its row is added here, so nothing
+ships without an explicit access decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import Route
+
+from lighthouse_os.app import create_app, feature_routers
+from lighthouse_os.settings import Settings
+from tests.support import World, csrf_token, seed_world, sign_in
+
+CALLERS = ("anonymous", "member", "admin", "assessor", "program", "token_write", "token_read")
+
+
+@dataclass(frozen=True)
+class Row:
+    """Expected status per caller; `own`/`foreign` fill `{site_id}` with a1 or b1."""
+
+    own: dict[str, int]
+    foreign: dict[str, int] | None = None  # None: the route is not site-scoped
+    form: dict[str, str] = field(default_factory=dict)
+
+
+def _same(status: int) -> dict[str, int]:
+    return dict.fromkeys(CALLERS, status)
+
+
+PUBLIC_200 = Row(_same(200))
+# Site pages: anonymous is sent to sign in; the program sees a1 (details) but not b1 (aggregate).
+SITE_READ_PAGE = Row(
+    {**_same(200), "anonymous": 303},
+    {**_same(404), "anonymous": 303},
+)
+SITE_READ_API = Row({**_same(200), "anonymous": 401}, {**_same(404), "anonymous": 401})
+SITE_ADMIN_POST = Row(
+    {**_same(403), "anonymous": 303, "admin": 303},
+    {**_same(404), "anonymous": 303},
+    form={"program_id": "{program}", "consent": "details"},
+)
+TOKEN_CREATE = Row({**_same(403), "anonymous": 303, "admin": 200}, {**_same(404), "anonymous": 303})
+TOKEN_REVOKE = Row({**_same(403), "anonymous": 303, "admin": 303}, {**_same(404), "anonymous": 303})
+
+MATRIX: dict[tuple[str, str], Row] = {
+    ("GET", "/"): PUBLIC_200,
+    ("GET", "/healthz"): PUBLIC_200,
+    ("GET", "/readyz"): PUBLIC_200,
+    ("GET", "/login"): PUBLIC_200,
+    ("GET", "/lang/{code}"): Row(_same(303)),
+    ("POST", "/login"): Row(_same(422), form={"email": "{caller}@y.vn", "password": "nope"}),
+    ("POST", "/logout"): Row(_same(303)),
+    ("GET", "/sites"): Row({**_same(200), "anonymous": 303}),
+    ("GET", "/api/v1/sites"): Row({**_same(200), "anonymous": 401}),
+    ("GET", "/sites/{site_id}"): SITE_READ_PAGE,
+    ("GET", "/api/v1/sites/{site_id}"): SITE_READ_API,
+    ("POST", "/sites/{site_id}/consent"): SITE_ADMIN_POST,
+    ("POST", "/sites/{site_id}/tokens"): TOKEN_CREATE,
+    ("POST", "/sites/{site_id}/tokens/{token_id}/revoke"): TOKEN_REVOKE,
+    ("GET", "/api/v1/openapi.json"): PUBLIC_200,
+    ("GET", "/api/v1/docs"): PUBLIC_200,
+}
+
+
+def _app_routes(settings: Settings) -> set[tuple[str, str]]:
+    """Routes of the app itself (OpenAPI, docs) and of every feature router it includes."""
+    app_routes = [r for r in create_app(settings).routes if isinstance(r, Route)]
+    feature_routes = [r for router in feature_routers() for r in router.routes]
+    found: set[tuple[str, str]] = set()
+    for route in app_routes + feature_routes:
+        if not isinstance(route, APIRoute | Route):
+            raise AssertionError(f"unexpected route type {type(route).__name__}: {route}")
+        for method in route.methods or ():
+            if method != "HEAD":
+                found.add((method, route.path))
+    return found
+
+
+def test_every_route_is_in_the_matrix(initialised_settings: Settings) -> None:
+    routes = _app_routes(initialised_settings)
+    assert routes - MATRIX.keys() == set(), "add these routes to MATRIX with expected access"
+    assert MATRIX.keys() - routes == set(), "MATRIX lists routes that no longer exist"
+
+
+@pytest.fixture(scope="module")
+def matrix_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, World]:
+    from lighthouse_os.bootstrap import initialise
+    from tests.support import make_settings
+
+    settings = make_settings(tmp_path_factory.mktemp("matrix"))
+    initialise(settings)
+    return settings, seed_world(settings)
+
+
+def _client_for(settings: Settings, world: World, caller: str) -> TestClient:
+    client = TestClient(create_app(settings))
+    if caller in world.users:
+        sign_in(client, world.users[caller])
+    elif caller.startswith("token_"):
+        client.headers["Authorization"] = f"Bearer {world.tokens['a1_' + caller[6:]]}"
+    return client
+
+
+def _revocable_token(settings: Settings, site: str) -> int:
+    from lighthouse_os.auth import service
+    from lighthouse_os.db.engine import make_engine, make_session_factory
+
+    engine = make_engine(settings.resolved_database_url)
+    org = "org-a" if site == "a1" else "org-b"
+    with make_session_factory(engine)() as session:
+        token, _plain = service.create_token(session, org_ref=org, site_ref=site, scope="read")
+    engine.dispose()
+    return token.id
+
+
+CASES = [
+    (method, path, caller, target)
+    for (method, path), row in MATRIX.items()
+    for caller in CALLERS
+    for target in (("own", "foreign") if row.foreign is not None else ("own",))
+]
+
+
+@pytest.mark.parametrize(("method", "path", "caller", "target"), CASES)
+def test_access_matrix_cell(
+    matrix_world: tuple[Settings, World], method: str, path: str, caller: str, target: str
+) -> None:
+    settings, world = matrix_world
+    row = MATRIX[(method, path)]
+    expected = (row.own if target == "own" else row.foreign or {})[caller]
+    site_code = "a1" if target == "own" else "b1"
+    url = path.format(
+        site_id=world.a1 if target == "own" else world.b1,
+        code="en",
+        token_id=_revocable_token(settings, site_code) if "{token_id}" in path else 0,
+    )
+    with _client_for(settings, world, caller) as client:
+        data = {k: v.format(program=world.program, caller=caller) for k, v in row.form.items()}
+        if method == "POST":
+            data["csrf_token"] = csrf_token(client)
+        response = client.request(method, url, data=data or None, follow_redirects=False)
+    assert response.status_code == expected, response.text[:300]
