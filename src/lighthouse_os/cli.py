@@ -26,6 +26,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+calc_app = typer.Typer(
+    help="Standalone calculators (OEE, emissions, power factor, AQI) for scripts and checks.",
+    no_args_is_help=True,
+)
+app.add_typer(calc_app, name="calc")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -119,8 +124,16 @@ def db_upgrade(data_dir: DataDirOption = None) -> None:
 def _register_feature_commands() -> None:
     """Each feature's Typer sub-app or command; a feature adds its lines here."""
     from lighthouse_os.auth import commands as auth_commands
+    from lighthouse_os.environment import commands as environment_commands
+    from lighthouse_os.framework import commands as framework_commands
+    from lighthouse_os.kpi import commands as kpi_commands
 
     auth_commands.register(app)
+    app.add_typer(framework_commands.app, name="framework")
+    calc_app.command("oee")(kpi_commands.calc_oee)
+    calc_app.command("emissions")(kpi_commands.calc_emissions)
+    calc_app.command("power-factor")(kpi_commands.calc_power_factor)
+    calc_app.command("aqi")(environment_commands.calc_aqi)
 
 
 _register_feature_commands()
