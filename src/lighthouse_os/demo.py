@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
+from lighthouse_os.auth.demo import DEMO_PASSWORD, DEMO_USERS, seed_identity
 from lighthouse_os.bootstrap import initialise
 from lighthouse_os.db.base import MetaEntry, utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory, session_scope
@@ -22,7 +23,7 @@ def _mark_seeded(_settings: Settings, session: Session) -> str:
 
 
 # Each feature adds the seed step for its part of the demo here, in dependency order.
-DEMO_STEPS: list[DemoStep] = [_mark_seeded]
+DEMO_STEPS: list[DemoStep] = [seed_identity, _mark_seeded]
 
 
 def seed(settings: Settings, console: Console | None = None) -> list[str]:
@@ -48,6 +49,9 @@ def run_demo(settings: Settings, *, host: str, port: int, serve: bool, console: 
     for line in seed(settings, console):
         console.print(f"[green]✓[/] {line}")
     url = f"http://{host}:{port}/"
+    console.print("\nDemo accounts (password [bold]" + DEMO_PASSWORD + "[/]):")
+    for email, _org, role, _site in DEMO_USERS:
+        console.print(f"  {email:34} {role}")
     console.print(f"\nLighthouse OS demo: [bold]{url}[/]  (Ctrl+C to stop)")
     if serve:
         import uvicorn
