@@ -211,6 +211,8 @@ def test_index_hours_rejects_duplicates_naive_and_unaligned_times() -> None:
         index_hours([HourlyMeans(datetime(2025, 1, 1))])
     with pytest.raises(ValueError, match="on the hour"):
         index_hours([HourlyMeans(DAY + timedelta(minutes=30))])
+    with pytest.raises(ValueError, match=r"o3 at .* must be ≥ 0"):
+        index_hours([HourlyMeans(DAY, o3=-2.0)])
 
 
 def test_vn_rounding_is_data_and_can_be_switched() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-from lighthouse_os.environment.scale import Pollutant
+from lighthouse_os.environment.scale import POLLUTANTS, Pollutant
 
 HOUR = timedelta(hours=1)
 # Vietnam has one time zone and no daylight saving time.
@@ -52,14 +53,22 @@ HourlySeries = Mapping[datetime, HourlyMeans]
 
 
 def index_hours(hours: Iterable[HourlyMeans]) -> dict[datetime, HourlyMeans]:
-    """Key hours by start; starts must be time-zone aware, on the hour, and unique."""
+    """Key hours by start; starts aware, on the hour and unique; values finite and ≥ 0."""
     series: dict[datetime, HourlyMeans] = {}
     for hour in hours:
         check_hour_start(hour.start)
+        _check_values(hour)
         if hour.start in series:
             raise ValueError(f"duplicate hour {hour.start.isoformat()}")
         series[hour.start] = hour
     return series
+
+
+def _check_values(hour: HourlyMeans) -> None:
+    for pollutant in POLLUTANTS:
+        value = hour.get(pollutant)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{pollutant} at {hour.start.isoformat()} must be ≥ 0, got {value}")
 
 
 def check_hour_start(start: datetime) -> None:
