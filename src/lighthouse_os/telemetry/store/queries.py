@@ -37,6 +37,7 @@ PIECE_COLUMNS = {
 }
 ROLLUP_COLUMNS = {**KEY_COLUMNS, **PIECE_COLUMNS}
 ROLLUP_TABLES = {Level.MINUTE: "rollup_1m", Level.HOUR: "rollup_1h"}
+TRUNCATE = {Level.MINUTE: "m", Level.HOUR: "h"}
 IBIS_UNITS = {"minute": "m", "hour": "h", "day": "D", "month": "M"}
 
 # Temporary tables of one write, in the session's own temp schema on both backends.
@@ -140,11 +141,14 @@ def refresh_template(schema: str, level: Level, dialect: str) -> Template:
     else:
         source = rollup_table(schema, Level.MINUTE).rename(ts="bucket")
     source = source.filter(source.ts >= lo, source.ts < hi)
-    # A range join, so PostgreSQL walks the (series_id, ts) key once per touched bucket.
+    # The bucket equality lets a hash join pair each row with its one bucket (a backfill of a
+    # single series touches thousands); the redundant range lets PostgreSQL instead walk the
+    # (series_id, ts) key once per bucket when few buckets are touched.
     joined = source.join(
         touched,
         [
             source.series_id == touched.key_id,
+            source.ts.truncate(TRUNCATE[level]) == touched.bucket,
             source.ts >= touched.bucket,
             source.ts < touched.bucket + ibis.interval(seconds=level.value),
         ],
