@@ -496,8 +496,8 @@ leaderboard; the untuned SKAB-default T²+Q rows are the like-for-like reference
 - After the valve reopens the rig does not always return to its reference state within the run,
   so a part of the false alarms fall after the labelled end of the anomaly.
 - The selected detector raised its first alarm about 50 s (median) after the labelled start; in
-  the runs looked at (0, 3 and 6) the flow or the motor temperature starts to move tens of seconds
-  after the label does, so part of the MAR is this lag rather than a missed fault.
+  the runs looked at (0 and 3) the motor temperature or the flow starts to move 20–60 s after
+  the label does, so part of the MAR is this lag rather than a missed fault.
 
 ## Environment
 
