@@ -167,3 +167,15 @@ def test_frame_rejects_misaligned_data() -> None:
         SeriesFrame("m", (T0,), COLUMNS, np.zeros((2, 4)))
     with pytest.raises(BacktestError):
         SeriesFrame("m", (T0, T0), ("a",), np.zeros((2, 1)))
+
+
+def test_detector_events_continue_an_alarm_across_streaming_batches() -> None:
+    frame = machine()
+    detector = PcaT2Q(COLUMNS, policy=AlarmPolicy(smoothing=5)).fit(frame.values[:500])
+    first = detector.score_batch(frame.values[500:670])
+    second = detector.score_batch(frame.values[670:])
+    assert first.flag[-1]
+    stamps = frame.timestamps
+    events = detector_events("pca", frame.key, stamps[500:670], first)
+    events += detector_events("pca", frame.key, stamps[670:], second, was_active=True)
+    assert [type(e) for e in events] == [AlertRaised, AlertCleared]

@@ -165,16 +165,28 @@ def _runs(flags: BoolArray) -> Iterator[tuple[int, int | None]]:
 
 
 def detector_events(
-    name: str, series: str, timestamps: Sequence[datetime], batch: BatchVerdict
+    name: str,
+    series: str,
+    timestamps: Sequence[datetime],
+    batch: BatchVerdict,
+    *,
+    was_active: bool = False,
 ) -> list[AlertEvent]:
-    """Raise/clear events from a detector's filtered flags; signals are those of the raise row."""
+    """Raise/clear events from a detector's filtered flags; signals are those of the raise row.
+
+    In streaming use, pass `was_active` (the last flag of the previous batch) so an alarm that
+    continues across batches is not raised again.
+    """
     events: list[AlertEvent] = []
     for first, after in _runs(batch.flag):
-        signals = top_signals(batch.contributions[first], batch.columns)
-        score = float(batch.score[first])
-        events.append(AlertRaised(name, series, timestamps[first], score, signals=signals))
+        if not (was_active and first == 0):
+            signals = top_signals(batch.contributions[first], batch.columns)
+            score = float(batch.score[first])
+            events.append(AlertRaised(name, series, timestamps[first], score, signals=signals))
         if after is not None:
             events.append(AlertCleared(name, series, timestamps[after], float(batch.score[after])))
+    if was_active and len(batch.flag) and not batch.flag[0]:
+        events.insert(0, AlertCleared(name, series, timestamps[0], float(batch.score[0])))
     return events
 
 
