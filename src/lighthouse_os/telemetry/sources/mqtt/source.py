@@ -15,7 +15,7 @@ so a dead letter can be replayed as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -101,10 +101,19 @@ def decode_payload(payload: bytes, prefix: str) -> list[RawPoint]:
 
 
 class JsonTopicDecoder:
-    """The `lhos/#` convention as a `MessageDecoder`; stateless, so safe behind shared groups."""
+    """The `lhos/#` convention as a `MessageDecoder`; stateless, so safe behind shared groups.
+
+    `sites` narrows the subscription to `lhos/<site>/#` for each given site code.
+    """
 
     source = "mqtt"
-    topic_filters: tuple[str, ...] = (f"{TOPIC_ROOT}/#",)
+
+    def __init__(self, sites: Sequence[str] = ()) -> None:
+        if any(not s or "/" in s or "+" in s or "#" in s for s in sites):
+            raise ValueError(f"site codes must be single topic levels: {list(sites)}")
+        self.topic_filters: tuple[str, ...] = tuple(f"{TOPIC_ROOT}/{s}/#" for s in sites) or (
+            f"{TOPIC_ROOT}/#",
+        )
 
     def accepts(self, topic: str) -> bool:
         """Topics under `lhos/`."""

@@ -144,8 +144,9 @@ def _fill(target: Any, metric: Metric) -> None:
             setattr(target, name, getattr(metric, name))
     if metric.timestamp_ms is not None:
         target.timestamp = metric.timestamp_ms
-    target.is_null, target.is_historical = metric.is_null, metric.is_historical
-    target.is_transient = metric.is_transient
+    for flag in ("is_null", "is_historical", "is_transient"):
+        if getattr(metric, flag):  # proto2: setting False would still put the field on the wire
+            setattr(target, flag, True)
     if metric.value_field is not None and not metric.is_null:
         setattr(target, metric.value_field, metric.value)
 
