@@ -186,3 +186,16 @@ def test_reset_password_ends_sessions(session: Session, world: World) -> None:
     assert service.principal_from_session(session, sid, NOW) is not None
     service.reset_password(session, email="admin@a.vn", password="another long pass phrase")
     assert service.principal_from_session(session, sid, NOW) is None
+
+
+def test_program_may_own_a_station_site_without_sector(session: Session, world: World) -> None:
+    station = service.create_site(
+        session, org_ref="c4ir", data=service.SiteInput("Trạm Quận 1", "", code="aq-q1")
+    )
+    assert (station.org_id, station.vsic_code) == (world.program, "")
+
+
+def test_provider_cannot_own_sites(session: Session, world: World) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        service.create_site(session, org_ref="prov", data=service.SiteInput("X", "2592"))
+    assert "org" in caught.value.fields

@@ -126,11 +126,11 @@ class SiteInput:
     code: str | None = None
 
 
-def _site_problems(data: SiteInput) -> dict[str, str]:
+def _site_problems(data: SiteInput, *, needs_sector: bool) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not data.name.strip():
         problems["name"] = "required"
-    if sector(data.sector) is None:
+    if (needs_sector or data.sector) and sector(data.sector) is None:
         problems["sector"] = "not a VSIC 2018 manufacturing code (10xxx to 33xxx)"
     if data.latitude is not None and not -90 <= data.latitude <= 90:
         problems["latitude"] = "must be between -90 and 90"
@@ -140,11 +140,18 @@ def _site_problems(data: SiteInput) -> dict[str, str]:
 
 
 def create_site(session: Session, *, org_ref: int | str, data: SiteInput) -> Site:
-    """Add a factory to a manufacturer organisation."""
+    """Add a factory to a manufacturer, or a monitoring station site to a program.
+
+    A program (e.g. the city's environment department) owns its ambient air stations as sites,
+    so they use the same assets, ingestion and store as factories; they have no VSIC sector.
+    """
     org = get_org(session, org_ref)
-    if org.kind != OrgKind.MANUFACTURER:
-        raise InvalidInput("sites belong to manufacturer organisations", fields={"org": "kind"})
-    problems = _site_problems(data)
+    if org.kind not in (OrgKind.MANUFACTURER, OrgKind.PROGRAM):
+        raise InvalidInput(
+            "sites belong to manufacturer (factories) or program (stations) organisations",
+            fields={"org": "kind"},
+        )
+    problems = _site_problems(data, needs_sector=org.kind == OrgKind.MANUFACTURER)
     if problems:
         raise InvalidInput(
             "the site is not valid: " + "; ".join(problems.values()), fields=problems
