@@ -99,10 +99,16 @@ class TelemetryService:
 
     def dead_letter(self, *, source: str, payload: bytes, reason: str, site: str | None) -> None:
         """Keep a message that could not be parsed into points, with the reason."""
+        self.dead_letter_many(source=source, site=site, letters=[(reason, payload)])
+
+    def dead_letter_many(
+        self, *, source: str, site: str | None, letters: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Keep several unparseable messages (reason, payload) in one transaction."""
         site_id = self._site_id(site) if site else None
-        row = _dead_letter_row(source, site or "", site_id, "", reason, payload)
+        rows = [_dead_letter_row(source, site or "", site_id, "", r, p) for r, p in letters]
         with self.sessions.begin() as session:
-            session.execute(insert(DeadLetter), [row])
+            session.execute(insert(DeadLetter), rows)
 
     # -- tag index -----------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ class Reason:
     UNKNOWN_TAG = "unknown_tag"
     BAD_TIMESTAMP = "bad_timestamp"
     NAIVE_TIMESTAMP = "naive_timestamp"
+    NONEXISTENT_LOCAL_TIME = "nonexistent_local_time"
     FUTURE_TIMESTAMP = "future_timestamp"
     TIMESTAMP_BEFORE_2000 = "timestamp_before_2000"
     NOT_A_NUMBER = "not_a_number"
