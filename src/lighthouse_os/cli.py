@@ -129,6 +129,7 @@ def _register_feature_commands() -> None:
     from lighthouse_os.kpi import commands as kpi_commands
 
     auth_commands.register(app)
+    __import__("lighthouse_os.telemetry.commands", fromlist=["register"]).register(app)
     app.add_typer(framework_commands.app, name="framework")
     calc_app.command("oee")(kpi_commands.calc_oee)
     calc_app.command("emissions")(kpi_commands.calc_emissions)
