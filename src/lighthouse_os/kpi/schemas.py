@@ -220,3 +220,94 @@ def schema_files() -> dict[str, str]:
         f"{name}.schema.json": json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
         for name, schema in json_schemas().items()
     }
+
+
+# -- the KPI engine: shift calendar, product master and KPI answers -------------------------------
+
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class BreakIn(_Model):
+    """A planned break inside a shift, local time `HH:MM`."""
+
+    start: str = Field(pattern=HHMM, examples=["10:00"])
+    end: str = Field(pattern=HHMM, examples=["10:30"])
+    reason: str = Field(default="", max_length=120)
+
+
+class ShiftIn(_Model):
+    """A shift in local time; an end at or before the start ends the next day."""
+
+    name: str = Field(min_length=1, max_length=40)
+    start: str = Field(pattern=HHMM, examples=["06:00"])
+    end: str = Field(pattern=HHMM, examples=["14:00"])
+    breaks: list[BreakIn] = Field(default_factory=list)
+
+
+class CalendarIn(_Model):
+    """A site's shift calendar: IANA time zone, weekdays worked (Monday = 0) and shifts."""
+
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", min_length=1, max_length=64)
+    workdays: list[int] = Field(min_length=1, max_length=7)
+    shifts: list[ShiftIn] = Field(min_length=1, max_length=6)
+
+    @model_validator(mode="after")
+    def _workdays_are_weekdays(self) -> Self:
+        if any(not 0 <= day <= 6 for day in self.workdays):
+            raise ValueError("workdays are 0 (Monday) to 6 (Sunday)")
+        if len({s.name for s in self.shifts}) != len(self.shifts):
+            raise ValueError("shift names must be unique")
+        return self
+
+
+class CalendarOut(CalendarIn):
+    """The calendar in force; `is_default` when the site has not saved its own."""
+
+    is_default: bool
+
+
+class ProductIn(_Model):
+    """A product of the product master: the machine (asset path) and its ideal cycle time."""
+
+    machine: str = Field(min_length=1, max_length=300, examples=["line-1/cnc-1"])
+    code: str = Field(min_length=1, max_length=64, examples=["BRK-100"])
+    name: str = Field(default="", max_length=200)
+    ideal_cycle_time_s: PositiveFloat = Field(description="PRI, seconds per unit.")
+    active: bool = Field(default=True, description="The product the machine makes now.")
+
+
+class ProductOut(ProductIn):
+    """A stored product."""
+
+    id: int
+
+
+class OeeRowOut(_Model):
+    """ISO 22400-2 KPIs of one machine, line or the site over one period."""
+
+    level: str
+    key: str
+    name: str
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    label: str
+    time_elements: TimeElementsOut
+    quantities: QuantitiesOut
+    failures: int
+    ideal_time_s: float | None
+    kpis: KpisOut
+    undefined: dict[str, str]
+
+
+class OeeAnswer(_Model):
+    """Answer of `GET /api/v1/sites/{site}/kpi/oee`."""
+
+    site: str
+    level: str
+    period: str
+    timezone: str
+    start: AwareDatetime
+    end: AwareDatetime
+    calendar_default: bool
+    rows: list[OeeRowOut]
+    definitions: dict[str, str]
