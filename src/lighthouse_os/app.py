@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from lighthouse_os import __version__
+from lighthouse_os.assets import api as assets_api
+from lighthouse_os.assets import pages as assets_pages
 from lighthouse_os.auth import api as auth_api
 from lighthouse_os.auth import pages as auth_pages
 from lighthouse_os.auth.csrf import verify_csrf
@@ -17,6 +19,7 @@ from lighthouse_os.auth.deps import optional_principal
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
 from lighthouse_os.telemetry import api as telemetry_api
+from lighthouse_os.telemetry import pages as telemetry_pages
 from lighthouse_os.web import health, pages
 from lighthouse_os.web.errors import install_error_handlers
 from lighthouse_os.web.locale_middleware import LocaleMiddleware
@@ -65,4 +68,5 @@ def feature_routers() -> list[APIRouter]:
         auth_pages.router,
         auth_api.router,
         telemetry_api.router,
+        *(assets_api.router, assets_pages.router, telemetry_pages.router),
     ]

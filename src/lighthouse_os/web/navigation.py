@@ -22,4 +22,5 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark on
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("/", N_("Home"), public=True),
     NavItem("/sites", N_("Sites")),
+    NavItem("/assets", N_("Assets")),
 )
