@@ -101,18 +101,29 @@ class RetentionResult:
 class TimeSeriesStore(Protocol):
     """Numeric time series keyed by an int64 `series_id`, with minute and hour rollups.
 
-    All instants are time-zone aware; ranges are half-open [start, end).
+    All instants are time-zone aware; ranges are half-open [start, end). A rollup bucket holds
+    count, sum, min, max, first, last, first_ts, last_ts and `delta_in` (the counter increments
+    between its own samples); a write recomputes only the buckets its new points fall in.
     """
 
     def write(self, batch: pa.Table) -> WriteResult:
         """Store a batch (`series_id` int64, `ts` timestamp[us, UTC], `value` float64).
 
-        Idempotent on (series_id, ts); committed when it returns.
+        Idempotent on (series_id, ts): a point already stored is never stored again, and if
+        its value differs the stored (first) value is kept and the point counted as a conflict.
+        Points older than the raw retention cut are counted as expired. Committed (durable)
+        when it returns; a batch with a NaN, infinity, null or naive timestamp is refused
+        whole with InvalidInput.
         """
         ...
 
     def apply_retention(self, now: datetime) -> RetentionResult:
-        """Delete data older than the retention of each resolution."""
+        """Delete data older than the retention of each resolution.
+
+        Raw points go first (cut at a whole minute), then minute rollups (whole hour), then
+        hour rollups (whole hour). Aggregates over a period whose raw points are gone still
+        come from the rollups; only a query edge inside a deleted finer bucket loses data.
+        """
         ...
 
     def raw(self, series_ids: Sequence[int], start: datetime, end: datetime) -> pa.Table:
@@ -128,11 +139,26 @@ class TimeSeriesStore(Protocol):
         fn: AggFn,
         tz: str = DEFAULT_TZ,
     ) -> pa.Table:
-        """(series_id, bucket_start, value) for each non-empty bucket, ordered."""
+        """(series_id, bucket_start, value) for each non-empty bucket, ordered.
+
+        Buckets start at local calendar boundaries in `tz` (1d and 1mo at local midnight;
+        Asia/Ho_Chi_Minh is UTC+7, no daylight saving). Values come from the hour rollup for
+        1h/1d/1mo and the minute rollup for 1m, with raw points for unaligned range edges;
+        the results equal the computation over raw points. `count` is the number of samples.
+        `delta` suits counters (energy meters): each sample adds its increment over the
+        sample before it, current - previous, or current alone when it dropped (a reset:
+        the counter restarted from zero); the increment belongs to the later sample's bucket,
+        and the first sample of the range looks for its predecessor up to the store's
+        `delta_lookback` (default 1 day) before `start`.
+        """
         ...
 
     def latest(self, series_ids: Sequence[int]) -> pa.Table:
-        """The last stored point (series_id, ts, value) of each series that has one."""
+        """The last stored point (series_id, ts, value) of each series that has one.
+
+        Kept current by every write, so it stays cheap for live dashboards, and it survives
+        retention (the last known value).
+        """
         ...
 
     def close(self) -> None:

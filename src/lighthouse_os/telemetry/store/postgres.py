@@ -26,13 +26,14 @@ from lighthouse_os.telemetry.store.template import sql_literal
 
 PARTITIONED = {"points": "ts", "rollup_1m": "bucket"}
 _PARTITION_NAME = re.compile(r"_p(\d{4})(\d{2})$")
-# Writers of the same series slot refresh rollups one after the other (see `_lock_series`).
+# Writers of the same series slot refresh rollups one after the other (see `_prepare_roll_up`).
 LOCK_SLOTS = 64
+WORK_MEM = "64MB"
 TEMP_TABLES = (
     "CREATE TEMP TABLE IF NOT EXISTS _lhos_batch (series_id BIGINT, ts TIMESTAMPTZ, "
     "value DOUBLE PRECISION, ord BIGINT GENERATED ALWAYS AS IDENTITY) ON COMMIT DELETE ROWS",
-    "CREATE TEMP TABLE IF NOT EXISTS _lhos_new (series_id BIGINT, ts TIMESTAMPTZ, "
-    "value DOUBLE PRECISION) ON COMMIT DELETE ROWS",
+    # Not a copy: moving inserted rows out with RETURNING cost a third of the write time.
+    "CREATE OR REPLACE TEMP VIEW _lhos_new AS SELECT series_id, ts, value FROM _lhos_batch",
     "CREATE TEMP TABLE IF NOT EXISTS _lhos_touched_1m (series_id BIGINT, bucket TIMESTAMPTZ) "
     "ON COMMIT DELETE ROWS",
     "CREATE TEMP TABLE IF NOT EXISTS _lhos_touched_1h (series_id BIGINT, bucket TIMESTAMPTZ) "
@@ -81,6 +82,8 @@ class PostgresStore(SqlStore):
         self._lock_key = zlib.crc32(self.schema.encode()) & 0x7FFFFFFF
         self._months: set[tuple[int, int]] = set()
         self._conn.execute("SET TIME ZONE 'UTC'")
+        # Refreshing the rollups of a large batch sorts it; keep that sort in memory.
+        self._conn.execute(f"SET work_mem = '{WORK_MEM}'")
         with self._conn.transaction():
             self._conn.execute(f"SELECT pg_advisory_xact_lock({self._lock_key})")
             for statement in self._create_statements():
@@ -104,6 +107,13 @@ class PostgresStore(SqlStore):
             f"CREATE TABLE IF NOT EXISTS {s}.rollup_1h ({ROLLUP_DDL_COLUMNS}, "
             "PRIMARY KEY (series_id, bucket))"
         )
+        # Rollup refreshes read a time slice; points arrive roughly in time order, so a block
+        # range index finds the slice without scanning the month (and costs little to keep).
+        for table, column in PARTITIONED.items():
+            yield (
+                f"CREATE INDEX IF NOT EXISTS {table}_{column}_brin ON {s}.{table} "
+                f"USING brin ({column})"
+            )
 
     # -- engine primitives -------------------------------------------------------------
 
@@ -170,19 +180,23 @@ class PostgresStore(SqlStore):
             else "SELECT series_id, ts, value FROM _lhos_batch"
         )
         return self._execute(
-            f"WITH ins AS (INSERT INTO {self.schema}.points (series_id, ts, value) {chosen} "
-            "ON CONFLICT DO NOTHING RETURNING series_id, ts, value) "
-            "INSERT INTO _lhos_new SELECT series_id, ts, value FROM ins"
+            f"INSERT INTO {self.schema}.points (series_id, ts, value) {chosen} "
+            "ON CONFLICT DO NOTHING"
         )
 
-    def _lock_series(self) -> None:
-        """Take the slot locks of the new points' series, in ascending order.
+    def _prepare_roll_up(self, repeats: bool) -> None:
+        """Drop repeated keys from the batch, then take its series' slot locks in order.
 
         Another writer may have inserted points into the same buckets but not yet committed.
         Holding the slot until commit, and recomputing after acquiring it (each statement of
         a READ COMMITTED transaction sees what committed before it), means the last writer of
         a bucket always recomputes it from every committed point.
         """
+        if repeats:
+            self._execute(
+                "DELETE FROM _lhos_batch a USING _lhos_batch b "
+                "WHERE a.series_id = b.series_id AND a.ts = b.ts AND a.ord > b.ord"
+            )
         self._execute(
             f"SELECT count(pg_advisory_xact_lock({self._lock_key}, slot)) FROM "
             f"(SELECT DISTINCT (series_id % {LOCK_SLOTS})::int AS slot FROM _lhos_new "

@@ -99,27 +99,38 @@ def increment(previous: Column, current: Column) -> Column:
     )
 
 
-def with_steps(pieces: Table, partition: Sequence[str]) -> Table:
-    """Add `step`: a piece's own increments plus the one from the piece before it."""
+def with_steps(pieces: Table, partition: Sequence[str], ends: bool = False) -> Table:
+    """Add `step`: a piece's own increments plus the one from the piece before it.
+
+    With `ends`, also the first and last value of the partition: one sort serves the window
+    and these, where an ordered aggregate (arg_min, array_agg) would sort each group again.
+    """
     window = ibis.window(group_by=list(partition), order_by=pieces.first_ts)
     previous = pieces["last"].lag().over(window)
-    return pieces.mutate(step=pieces.delta_in + increment(previous, pieces["first"]))
+    steps = pieces.delta_in + increment(previous, pieces["first"])
+    if not ends:
+        return pieces.mutate(step=steps)
+    return pieces.mutate(
+        step=steps,
+        v_first=pieces["first"].first().over(window),
+        v_last=pieces["last"].last().over(window),
+    )
 
 
 def rollup_of(pieces: Table) -> Table:
     """One rollup row per (series_id, bucket) from pieces that carry their `bucket`.
 
     Increments are counted inside the bucket only; the one across the bucket's start belongs to
-    the query that combines buckets (see `aggregate_query`).
+    the query that combines buckets (see `aggregate_template`).
     """
-    p = with_steps(pieces, ["series_id", "bucket"])
+    p = with_steps(pieces, ["series_id", "bucket"], ends=True)
     grouped = p.group_by(["series_id", "bucket"]).aggregate(
         count=p["count"].sum().cast("int64"),
         sum=p["sum"].sum(),
         min=p["min"].min(),
         max=p["max"].max(),
-        first=p["first"].argmin(p.first_ts),
-        last=p["last"].argmax(p.last_ts),
+        first=p.v_first.min(),  # the same value on every row of the group
+        last=p.v_last.min(),
         first_ts=p.first_ts.min(),
         last_ts=p.last_ts.max(),
         delta_in=p.step.sum(),
@@ -172,11 +183,18 @@ def touched_template(level: Level, dialect: str) -> Template:
     return Template.compile(expr.distinct(), dialect)
 
 
-@lru_cache(maxsize=4)
-def latest_of_new_template(dialect: str) -> Template:
-    """The last new point of each series in this write."""
-    new = points_table(None, NEW_POINTS)
-    grouped = new.group_by("series_id").aggregate(ts=new.ts.max(), value=new.value.argmax(new.ts))
+@lru_cache(maxsize=16)
+def latest_of_touched_template(schema: str, dialect: str) -> Template:
+    """The last stored point of each series this write touched, from its fresh minute rollups.
+
+    A few rows per series, where reading the new points would sort the whole batch.
+    """
+    rollup = rollup_table(schema, Level.MINUTE)
+    touched = ibis.table(KEY_COLUMNS, name=TOUCHED[Level.MINUTE])
+    rows = rollup.semi_join(touched, ["series_id", "bucket"])
+    grouped = rows.group_by("series_id").aggregate(
+        ts=rows.last_ts.max(), value=rows["last"].argmax(rows.last_ts)
+    )
     return Template.compile(grouped.select("series_id", "ts", "value"), dialect)
 
 

@@ -112,8 +112,8 @@ class SqlStore(abc.ABC):
 
     @abc.abstractmethod
     def _insert_points(self, points: pa.Table, repeats: bool, bounds: tuple[str, str]) -> int:
-        """Stage the batch as `_lhos_batch`, insert unseen keys (first occurrence wins) into
-        points, leave them in `_lhos_new`, and return how many were inserted."""
+        """Stage the batch as `_lhos_batch`, insert its unseen keys (first occurrence wins)
+        into points and return how many were inserted."""
 
     def _prepare_write(self, points: pa.Table) -> None:
         """Work outside the write transaction, e.g. creating partitions."""
@@ -123,8 +123,10 @@ class SqlStore(abc.ABC):
         """Drop what `_insert_points` staged outside the transaction."""
         return None
 
-    def _lock_series(self) -> None:
-        """Serialise rollup refreshes of the series in `_lhos_new` between writers."""
+    def _prepare_roll_up(self, repeats: bool) -> None:
+        """Leave in `_lhos_new` the first occurrence of each key of the batch (at least every
+        inserted point; an already stored key does no harm) and serialise the refreshes of
+        its series between concurrent writers."""
         return None
 
     def _delete_before(self, table: str, column: str, cut: datetime) -> None:
@@ -185,9 +187,11 @@ class SqlStore(abc.ABC):
             return WriteResult(0, 0, 0, expired)
         first, last = ts_bounds(points)
         bounds = (sql_literal(first), sql_literal(last))
-        inserted = self._insert_points(points, has_repeated_keys(points), bounds)
+        repeats = has_repeated_keys(points)
+        inserted = self._insert_points(points, repeats, bounds)
         conflicts = self._count_conflicts(bounds) if inserted < points.num_rows else 0
         if inserted:
+            self._prepare_roll_up(repeats)
             self._roll_up(first, last)
         duplicates = points.num_rows - inserted - conflicts
         return WriteResult(inserted, duplicates, conflicts, expired)
@@ -206,7 +210,6 @@ class SqlStore(abc.ABC):
         return int(count) if isinstance(count, int) else 0
 
     def _roll_up(self, first: datetime, last: datetime) -> None:
-        self._lock_series()
         for level, table in queries.ROLLUP_TABLES.items():
             touched = queries.TOUCHED[level]
             self._fill_temp(touched, queries.touched_template(level, self.dialect).render())
@@ -223,7 +226,7 @@ class SqlStore(abc.ABC):
             )
         self._execute(
             f"INSERT INTO {self.schema}.latest AS cur (series_id, ts, value) "
-            f"{queries.latest_of_new_template(self.dialect).render()} "
+            f"{queries.latest_of_touched_template(self.schema, self.dialect).render()} "
             "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
             "WHERE excluded.ts > cur.ts"
         )
@@ -235,6 +238,7 @@ class SqlStore(abc.ABC):
 
         Cuts only move forward; a write of a point older than the raw cut counts it as expired.
         """
+        now = require_aware(now, "now")
         keep = {"raw": self.retention.raw, "minute": self.retention.minute}
         keep["hour"] = self.retention.hour
         with self._transaction():
