@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -58,17 +59,34 @@ def timed(write: Callable[[pa.Table], object], args: argparse.Namespace) -> floa
 def bench_duckdb(args: argparse.Namespace, folder: Path) -> None:
     with open_store(f"duckdb:///{folder / 'store.duckdb'}") as store:
         report("duckdb", "store.write", timed(store.write, args), args)
-    if args.baseline:
-        con = duckdb.connect(str(folder / "bare.duckdb"))
+    if not args.baseline:
+        return
+    for label, dedupe in [("engine INSERT from Arrow", ""), ("+ anti-join on key", DEDUPE)]:
+        con = duckdb.connect(str(folder / f"bare{len(dedupe)}.duckdb"))
         con.execute("CREATE TABLE bare (series_id BIGINT, ts TIMESTAMPTZ, value DOUBLE)")
 
-        def append(batch: pa.Table) -> None:
+        def append(
+            batch: pa.Table, con: duckdb.DuckDBPyConnection = con, sql: str = dedupe
+        ) -> None:
             con.register("b", batch)
-            con.execute("INSERT INTO bare SELECT * FROM b").fetchall()
+            con.execute(f"INSERT INTO bare SELECT * FROM b {sql}").fetchall()
             con.unregister("b")
 
-        report("duckdb", "engine INSERT from Arrow, no key", timed(append, args), args)
+        report("duckdb", label, timed(append, args), args)
         con.close()
+
+
+# The store's duplicate check without its rollups (bounds as in `DuckDBStore`).
+DEDUPE = (
+    "WHERE NOT EXISTS (SELECT 1 FROM bare p WHERE p.series_id = b.series_id AND p.ts = b.ts "
+    "AND p.ts >= (SELECT min(ts) FROM b) AND p.ts <= (SELECT max(ts) FROM b))"
+)
+KEYED = (
+    "CREATE TABLE keyed (series_id BIGINT, ts TIMESTAMPTZ, value FLOAT8, "
+    "PRIMARY KEY (series_id, ts)) PARTITION BY RANGE (ts)",
+    "CREATE TABLE keyed_p PARTITION OF keyed FOR VALUES FROM ('2000-01-01Z') TO ('2100-01-01Z')",
+    "CREATE TEMP TABLE stage (series_id BIGINT, ts TIMESTAMPTZ, value FLOAT8)",
+)
 
 
 def bench_postgres(args: argparse.Namespace) -> None:
@@ -81,17 +99,29 @@ def bench_postgres(args: argparse.Namespace) -> None:
             report("postgres", "store.write", timed(store.write, args), args)
         if args.baseline:
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("CREATE TABLE bare (series_id BIGINT, ts TIMESTAMPTZ, value FLOAT8)")
-
-                def append(batch: pa.Table) -> None:
-                    copy_sql = "COPY bare FROM STDIN (FORMAT BINARY)"
-                    with conn.cursor() as cur, cur.copy(copy_sql) as copy:
-                        copy.write(encode(batch))
-
-                report("postgres", "engine binary COPY, no key", timed(append, args), args)
+                postgres_baselines(conn, args)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_baselines(conn: psycopg.Connection[Any], args: argparse.Namespace) -> None:
+    conn.execute("CREATE TABLE bare (series_id BIGINT, ts TIMESTAMPTZ, value FLOAT8)")
+    for statement in KEYED:
+        conn.execute(statement)
+
+    def copy(batch: pa.Table, table: str = "bare") -> None:
+        with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as out:
+            out.write(encode(batch))
+
+    def keyed(batch: pa.Table) -> None:
+        with conn.transaction():
+            copy(batch, "stage")
+            conn.execute("INSERT INTO keyed SELECT * FROM stage ON CONFLICT DO NOTHING")
+            conn.execute("TRUNCATE stage")
+
+    report("postgres", "engine binary COPY, no key", timed(copy, args), args)
+    report("postgres", "+ staging, ON CONFLICT on key", timed(keyed, args), args)
 
 
 def report(backend: str, what: str, rate: float, args: argparse.Namespace) -> None:
