@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
 import orjson
 import pytest
 
 from lighthouse_os.errors import InvalidInput
+from lighthouse_os.telemetry.sources.mqtt.client import BrokerAddress, MqttClient, MqttOptions
 from lighthouse_os.telemetry.sources.mqtt.source import JsonTopicDecoder
 from lighthouse_os.telemetry.sources.sparkplug.client import Metric, Payload, encode_payload
 from lighthouse_os.telemetry.sources.sparkplug.source import SparkplugDecoder
-from lighthouse_os.telemetry.worker import WorkerOptions
+from lighthouse_os.telemetry.worker import MqttWorker, WorkerOptions
 from tests.telemetry.sources.sources_fakes import (
     FakeSink,
     Publisher,
     SinkDown,
+    TcpProxy,
     start_worker,
     wait_until,
 )
@@ -248,3 +256,61 @@ def test_sparkplug_session_through_the_broker(
     assert decoder.state(group, "edge1") == 0
     assert decoder.state(group, "edge1", "press") == 0
     assert {c[2] for c in sink.calls} == {"sparkplug"}
+
+
+@pytest.fixture
+def proxy(mqtt_url: str) -> Iterator[TcpProxy]:
+    address = BrokerAddress.from_url(mqtt_url)
+    relay = TcpProxy((address.host, address.port))
+    yield relay
+    relay.close()
+
+
+def test_worker_reconnects_logs_once_and_acks_only_on_the_new_connection(
+    proxy: TcpProxy, publisher: Publisher, uid: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = FakeSink(fail_with=SinkDown("down"))
+    running = start_worker(proxy.url, [JsonTopicDecoder([uid])], sink, client_id=f"w-{uid}")
+    try:
+        publisher.publish_many([(f"lhos/{uid}/a", point(i, 1.0)) for i in range(5)])
+        assert wait_until(lambda: running.worker.stats.write_failures >= 1)
+        with caplog.at_level(logging.INFO, logger="lighthouse_os"):
+            proxy.cut()  # the held batch now belongs to a dead connection
+            assert wait_until(
+                lambda: running.client.generation == 2 and running.client.ready.is_set()
+            )
+            sink.fail_with = None
+            assert wait_until(lambda: running.worker.stats.acked == 5)  # the redelivered copies
+    finally:
+        running.stop()
+    assert len(sink.points) == 5
+    assert running.worker.stats.duplicates == 5  # old batch written, then its redelivery
+    broker = [r.getMessage() for r in caplog.records if "MQTT broker" in r.getMessage()]
+    assert [m.split(": ")[0].rsplit(" ", 1)[-1] for m in broker] == ["unavailable", "recovered"]
+
+
+def test_worker_logs_once_and_stops_promptly_when_broker_is_unreachable(
+    caplog: pytest.LogCaptureFixture, uid: str
+) -> None:
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = MqttOptions(
+        url=f"mqtt://127.0.0.1:{port}",
+        client_id=f"w-{uid}",
+        topic_filters=("lhos/#",),
+        reconnect_min_seconds=1,
+        reconnect_max_seconds=1,
+    )
+    worker = MqttWorker(MqttClient(options), [JsonTopicDecoder()], FakeSink())
+    stop = threading.Event()
+    with caplog.at_level(logging.DEBUG, logger="lighthouse_os"):
+        thread = threading.Thread(target=worker.run, args=(stop,))
+        thread.start()
+        time.sleep(2.5)  # at least two failed attempts
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "unavailable" in warnings[0].getMessage()
