@@ -90,6 +90,20 @@ def test_aggregate_starts_month_buckets_at_local_midnight(store: TimeSeriesStore
     ]
 
 
+def test_aggregate_day_buckets_follow_daylight_saving_time(store: TimeSeriesStore) -> None:
+    # Berlin moves from UTC+1 to UTC+2 on 31 March 2024: that local day lasts 23 hours.
+    points = [(1, datetime(2024, 3, d, 12, tzinfo=UTC), 1.0) for d in (30, 31)]
+    points.append((1, datetime(2024, 4, 1, 12, tzinfo=UTC), 1.0))
+    store.write(batch(points))
+    span = (datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 4, 5, tzinfo=UTC))
+    got = rows(store.aggregate([1], *span, "1d", "count", tz="Europe/Berlin"))
+    assert [bucket for _, bucket, _ in got] == [
+        datetime(2024, 3, 29, 23, tzinfo=UTC),
+        datetime(2024, 3, 30, 23, tzinfo=UTC),
+        datetime(2024, 3, 31, 22, tzinfo=UTC),
+    ]
+
+
 # An energy counter in kWh read every 20 minutes; the meter restarts from 0 at 01:00.
 COUNTER = [100.0, 104.0, 110.0, 3.0, 5.0, 5.0, 9.0]
 
