@@ -16,6 +16,8 @@ from lighthouse_os.auth import api as auth_api
 from lighthouse_os.auth import pages as auth_pages
 from lighthouse_os.auth.csrf import verify_csrf
 from lighthouse_os.auth.deps import optional_principal
+from lighthouse_os.kpi import api as kpi_api
+from lighthouse_os.kpi import pages as kpi_pages
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
 from lighthouse_os.telemetry import api as telemetry_api
@@ -69,4 +71,5 @@ def feature_routers() -> list[APIRouter]:
         auth_api.router,
         telemetry_api.router,
         *(assets_api.router, assets_pages.router, telemetry_pages.router),
+        *(kpi_pages.router, kpi_api.router),
     ]

@@ -12,6 +12,7 @@ from lighthouse_os.auth.demo import DEMO_PASSWORD, DEMO_USERS, seed_identity
 from lighthouse_os.bootstrap import initialise
 from lighthouse_os.db.base import MetaEntry, utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory, session_scope
+from lighthouse_os.kpi.demo import seed_factories, start_streaming
 from lighthouse_os.settings import Settings
 
 DemoStep = Callable[[Settings, Session], str]
@@ -23,7 +24,7 @@ def _mark_seeded(_settings: Settings, session: Session) -> str:
 
 
 # Each feature adds the seed step for its part of the demo here, in dependency order.
-DEMO_STEPS: list[DemoStep] = [seed_identity, _mark_seeded]
+DEMO_STEPS: list[DemoStep] = [seed_identity, seed_factories, _mark_seeded]
 
 
 def seed(settings: Settings, console: Console | None = None) -> list[str]:
@@ -58,4 +59,8 @@ def run_demo(settings: Settings, *, host: str, port: int, serve: bool, console: 
 
         from lighthouse_os.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        stop, _threads = start_streaming(settings)  # the demo factories keep producing live
+        try:
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        finally:
+            stop.set()

@@ -362,13 +362,13 @@ def energy_rows(
             sums[1] += energy[(m.path, "kvarh", p.start)]
             sums[2] += measured[(m.path, p.start)].gq
         rows += [
-            _energy_row(level, k, n, p, v[0], v[1], v[2], factor.t_co2_per_mwh)
+            energy_row(level, k, n, p, v[0], v[1], v[2], factor.t_co2_per_mwh)
             for (k, n), v in sorted(groups.items())
         ]
     return factor, tuple(rows)
 
 
-def _energy_row(
+def energy_row(
     level: str,
     key: str,
     name: str,
@@ -378,6 +378,7 @@ def _energy_row(
     gq: float,
     t_per_mwh: float,
 ) -> EnergyRow:
+    """Energy of one unit and period: SEC = kWh/GQ, tCO2 = kWh × factor / 1000, PF."""
     undefined: dict[str, str] = {}
     sec = specific_energy(kwh, gq)
     t_co2 = kwh * t_per_mwh / 1000.0

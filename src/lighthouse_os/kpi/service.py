@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from lighthouse_os.assets.models import AssetNode, Tag
 from lighthouse_os.auth.models import Site
 from lighthouse_os.errors import InvalidInput, NotFound
-from lighthouse_os.kpi.emissions import EmissionsInputError, GridFactor
+from lighthouse_os.kpi import factors
+from lighthouse_os.kpi.emissions import EmissionsInputError, GridFactor, default_grid_factor
 from lighthouse_os.kpi.engine import (
     LEVELS,
     SIGNALS,
@@ -24,6 +25,7 @@ from lighthouse_os.kpi.engine import (
     Plant,
     PowerFactorRow,
     current_states,
+    energy_row,
     energy_rows,
     group_rows,
     measure,
@@ -367,7 +369,12 @@ def dashboard(
         )
     plant, elements = found.plant, found.elements
     site_rows = group_rows(plant, [period], elements, "site")
-    factor, energy = energy_rows(reader, plant, [period], elements, "site", now)
+    # Hourly energy gives both the PF intervals and the period's energy: one query, not two.
+    power = power_factor_rows(reader, plant, period.start, min(period.end, now))
+    factor = default_grid_factor(factors.grid_factors())
+    kwh, kvarh = sum(p.kwh for p in power), sum(p.kvarh for p in power)
+    gq = site_rows[0].quantities.gq if site_rows else 0.0
+    energy = energy_row("site", site.code, site.name, period, kwh, kvarh, gq, factor.t_co2_per_mwh)
     return Dashboard(
         site=site,
         kind=kind,
@@ -377,9 +384,9 @@ def dashboard(
         lines=tuple(group_rows(plant, [period], elements, "line")),
         total=site_rows[0] if site_rows else None,
         pareto=pareto(site_rows[0].elements) if site_rows else (),
-        energy=energy[0] if energy else None,
+        energy=energy,
         factor=factor,
-        power=power_factor_rows(reader, plant, period.start, min(period.end, now)),
+        power=power,
         current_states=current_states(reader, plant),
         computed_at=now,
     )

@@ -23,4 +23,5 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("/", N_("Home"), public=True),
     NavItem("/sites", N_("Sites")),
     NavItem("/assets", N_("Assets")),
+    NavItem("/kpi", N_("Factory KPIs")),
 )

@@ -1,0 +1,145 @@
+"""Demo factories for the KPI engine: assets, product master and simulated history or live data.
+
+`seed_factories` (a `lhos demo` step) gives `saigon-precision` and `tanthuan-electronics` their
+lines, machines and tags, the product master, and 7 days of simulated history written through
+the real sink. `start_streaming` keeps the same simulation running live while the demo serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from lighthouse_os.assets import service as assets
+from lighthouse_os.auth.models import Site
+from lighthouse_os.auth.service import get_site
+from lighthouse_os.db.base import utcnow
+from lighthouse_os.errors import InvalidInput
+from lighthouse_os.kpi import service as kpi
+from lighthouse_os.kpi.schemas import ProductIn
+from lighthouse_os.settings import Settings
+from lighthouse_os.simulator.factory import MachineSpec, pace, simulate
+from lighthouse_os.simulator.publish import (
+    Publisher,
+    RunStats,
+    SinkPublisher,
+    assets_yaml,
+    factory_specs,
+    publish,
+    sleeper,
+)
+
+log = logging.getLogger(__name__)
+
+# (site code, machines, seed): the two demo factories that stream machine data.
+DEMO_PLANTS = (("saigon-precision", 8, 101), ("tanthuan-electronics", 6, 202))
+BACKFILL = timedelta(days=7)
+SAMPLE_S = 120.0  # backfill samples; 2-minute counters keep the demo seed under 30 s
+STREAM_SAMPLE_S = 5.0  # live samples more often, so the dashboard visibly moves
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """What `provision` changed."""
+
+    created_nodes: int
+    created_tags: int
+    products: int
+
+
+def provision(session: Session, site: Site, specs: Sequence[MachineSpec]) -> Provisioned:
+    """Create the machines' lines, machines and tags if missing, and their products' PRI."""
+    rows = assets.rows_from_file("simulated-factory.yaml", assets_yaml(specs))
+    report = assets.import_assets(session, site, rows)
+    if report.problems:
+        problem = report.problems[0]
+        raise InvalidInput(f"assets: {problem.where} {problem.field}: {problem.message}")
+    known = {(path, p.code) for p, path in kpi.list_products(session, site)}
+    added = 0
+    for spec in specs:
+        product = spec.products[0]
+        if (spec.path, product.code) not in known:
+            data = ProductIn(
+                machine=spec.path, code=product.code, ideal_cycle_time_s=product.ideal_cycle_time_s
+            )
+            kpi.save_product(session, site, data)
+            added += 1
+    return Provisioned(report.created_nodes, report.created_tags, added)
+
+
+def backfill(
+    publisher: Publisher, specs: Sequence[MachineSpec], start: datetime, end: datetime, seed: int
+) -> RunStats:
+    """Publish the simulated history of [start, end) as fast as the sink takes it."""
+    return publish(simulate(start, end, specs, seed, sample_s=SAMPLE_S), publisher)
+
+
+def _aligned(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def seed_factories(settings: Settings, session: Session) -> str:
+    """Demo step: assets, products and 7 days of history for the demo factories (idempotent:
+    the store keeps the first value of each point, so a re-run stores nothing new)."""
+    from lighthouse_os.telemetry.service import build_sink
+
+    end = _aligned(utcnow())
+    sink = build_sink(settings)
+    stored = 0
+    try:
+        for code, machines, seed in DEMO_PLANTS:
+            site = get_site(session, code)
+            specs = factory_specs(machines)
+            provision(session, site, specs)
+            stats = backfill(SinkPublisher(sink, code), specs, end - BACKFILL, end, seed)
+            stored += stats.accepted
+    finally:
+        sink.close()
+    return f"factory history: {stored:,} new points for {len(DEMO_PLANTS)} sites"
+
+
+def stream(
+    publisher: Publisher,
+    specs: Sequence[MachineSpec],
+    seed: int,
+    stop: threading.Event,
+    start: datetime | None = None,
+) -> RunStats:
+    """Publish the simulation live (one simulated second per second) until `stop` is set."""
+    first = start or utcnow().replace(microsecond=0)
+    points = simulate(first, first + timedelta(days=30), specs, seed, sample_s=STREAM_SAMPLE_S)
+    return publish(pace(points, sleep=sleeper(stop)), publisher, stop=stop, size=1)
+
+
+def start_streaming(settings: Settings) -> tuple[threading.Event, list[threading.Thread]]:
+    """Daemon threads streaming each demo factory into the sink while the demo serves.
+
+    The live data continues the backfill from its last minute; `stop.set()` ends them."""
+    from lighthouse_os.telemetry.service import build_sink
+
+    stop = threading.Event()
+    sink = build_sink(settings)
+    threads = []
+    for code, machines, seed in DEMO_PLANTS:
+        target = _streamer(SinkPublisher(sink, code), factory_specs(machines), seed, stop)
+        thread = threading.Thread(target=target, name=f"lhos-sim-{code}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return stop, threads
+
+
+def _streamer(
+    publisher: Publisher, specs: Sequence[MachineSpec], seed: int, stop: threading.Event
+) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            stream(publisher, specs, seed, stop)
+        except Exception:  # a daemon must not die silently: log once and stop streaming
+            log.exception("the demo factory stream stopped")
+
+    return run
