@@ -115,7 +115,9 @@ def test_importer_reports_out_of_order_repeated_and_missing_stamps(
     assert (report.out_of_order, report.out_of_order_examples[0].row) == (1, 4)
     facts = report.timeline
     assert (facts.duplicated, facts.gaps, facts.missing_intervals) == (1, 1, 3)
-    assert report.duplicates == 3  # the repeated row's three cells: the first values are kept
+    # The repeated row: "run" again is a duplicate, the two other values conflict; first kept.
+    assert (report.duplicates, report.conflicts) == (1, 2)
+    assert "2 points were stored already" in "\n".join(import_report_lines(report))
     text = "\n".join(import_report_lines(report))
     assert "1 rows out of order" in text
     assert "3 missing intervals" in text

@@ -39,6 +39,7 @@ class FileImportReport:
     rows_read: int
     points_written: int
     duplicates: int
+    conflicts: int
     rejected: int
     rejected_by_reason: dict[str, int]
     rejected_examples: tuple[RejectedCell, ...]
@@ -99,8 +100,13 @@ def import_report_lines(report: FileImportReport) -> list[str]:
     ]
     if report.shift:
         lines.append(
-            f"stamps mark the END of each {-report.shift} interval; "
+            f"stamps mark the END of each {duration_text(-report.shift)} interval; "
             "points are stored at the interval start (stamp - interval)"
+        )
+    if report.conflicts:
+        lines.append(
+            f"! {report.conflicts:,} points were stored already (or earlier in the file) with "
+            "OTHER values; the first values were kept, because a stored point is never rewritten"
         )
     lines += _rejections(report)
     lines += _time_findings(report, facts)
@@ -160,3 +166,12 @@ def _time_findings(report: FileImportReport, facts: dict[str, Any]) -> list[str]
     if facts["interval_inferred"] and interval:
         lines.append(f"interval inferred from the data: {interval} s (set timestamp.interval)")
     return lines or ["time stamps: nothing odd"]
+
+
+def duration_text(span: timedelta) -> str:
+    """`15 min`, `1 h`, `30 s` or `1 d`: the largest unit that divides the span."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"

@@ -66,6 +66,8 @@ class _Tally:
     previous_naive: datetime | None = None
     previous_instant: datetime | None = None
     previous_raw: str = ""
+    current_raw: str = ""
+    conflicts: int = 0
 
     def note(self, kind: str, row: int, stamp: object, detail: str) -> None:
         examples: list[RowNote] = getattr(self, kind)
@@ -226,7 +228,7 @@ def _import_chunk(
         tally.rows += 1
         try:
             stamp = parsed[offset] if parsed is not None else None
-            instant = _instant(stamp or raw_stamp, row, file_map, zone, tally)
+            instant = _instant(stamp or raw_stamp, raw_stamp, row, file_map, zone, tally)
         except ValueError as err:
             values = {c.column: v[offset] for c, v in columns}
             bad_rows.append((row, str(err), {"row": row, "stamp": raw_stamp, **values}))
@@ -242,8 +244,13 @@ def _import_chunk(
     _ingest(sink, index.site_code, points, cells, tally, source)
 
 
-def _instant(raw: object, row: int, file_map: FileMap, zone: ZoneInfo, tally: _Tally) -> datetime:
-    stamp = _parse_stamp(raw, file_map.timestamp_format)
+def _instant(
+    value: object, raw: object, row: int, file_map: FileMap, zone: ZoneInfo, tally: _Tally
+) -> datetime:
+    """The stored instant of a row's stamp (`value`: parsed already or the cell; `raw`: as
+    written in the file, for the report)."""
+    stamp = _parse_stamp(value, file_map.timestamp_format)
+    tally.current_raw = str(raw)
     if stamp.tzinfo is None:
         stamp = _local(stamp, row, file_map, zone, tally)
     instant = stamp.astimezone(UTC) + file_map.shift
@@ -265,11 +272,11 @@ def _local(naive: datetime, row: int, file_map: FileMap, zone: ZoneInfo, tally: 
     try:
         resolved = resolve_local(naive, zone, previous)
     except NonexistentTime as err:
-        tally.note("nonexistent", row, naive.isoformat(sep=" "), str(err))
+        tally.note("nonexistent", row, tally.current_raw, str(err))
         raise ValueError(f"{Reason.NONEXISTENT_LOCAL_TIME}: {err}") from None
     if resolved.ambiguous:
         detail = f"read as {resolved.instant.astimezone(zone).isoformat()}"
-        tally.note("ambiguous", row, naive.isoformat(sep=" "), detail)
+        tally.note("ambiguous", row, tally.current_raw, detail)
     return resolved.instant
 
 
@@ -338,9 +345,10 @@ def _ingest(
 ) -> None:
     if not points:
         return
-    result = sink.ingest(site, points, source=source)
+    result, written = sink.ingest_counted(site, points, source=source)
     tally.written += result.accepted
-    tally.duplicates += result.duplicates
+    tally.duplicates += written.duplicates
+    tally.conflicts += written.conflicts
     for rejection in result.rejected:
         tally.rejected[reason_code(rejection.reason)] += 1
         if len(tally.rejected_examples) < MAX_REJECTED_EXAMPLES:
@@ -385,6 +393,7 @@ def _report(path: Path, site: str, file_map: FileMap, tally: _Tally) -> FileImpo
         rows_read=tally.rows,
         points_written=tally.written,
         duplicates=tally.duplicates,
+        conflicts=tally.conflicts,
         rejected=sum(tally.rejected.values()),
         rejected_by_reason=dict(tally.rejected.most_common()),
         rejected_examples=tuple(tally.rejected_examples),

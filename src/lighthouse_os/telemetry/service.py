@@ -80,9 +80,15 @@ class TelemetryService:
 
     def ingest(self, site: str, points: Sequence[RawPoint], *, source: str) -> IngestResult:
         """Validate and store a batch for the site with code `site`; durable on return."""
+        return self.ingest_counted(site, points, source=source)[0]
+
+    def ingest_counted(
+        self, site: str, points: Sequence[RawPoint], *, source: str
+    ) -> tuple[IngestResult, WriteResult]:
+        """`ingest`, with the store's own counts (conflicts and expired points apart)."""
         index = self.tag_index(site)
         if index is None:
-            return self._reject_all(site, points, source)
+            return self._reject_all(site, points, source), WriteResult(0, 0)
         now = self.clock()
         checked = check_batch(points, index.tags, now)
         if checked.unknown_tags and self._refresh(index):
@@ -91,11 +97,12 @@ class TelemetryService:
         written = self._write(checked)
         if checked.rejections:
             self._dead_letter_points(index, points, checked.rejections, source)
-        return IngestResult(
+        result = IngestResult(
             accepted=written.inserted,
             duplicates=written.duplicates + written.conflicts,
             rejected=checked.rejections,
         )
+        return result, written
 
     def dead_letter(self, *, source: str, payload: bytes, reason: str, site: str | None) -> None:
         """Keep a message that could not be parsed into points, with the reason."""
