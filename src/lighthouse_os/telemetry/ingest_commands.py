@@ -66,6 +66,8 @@ def _close(sink: TelemetrySink) -> None:
 def _logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        # asyncua narrates every connect and request at INFO; our sources log what matters.
+        logging.getLogger("asyncua").setLevel(logging.WARNING)
 
 
 @contextmanager

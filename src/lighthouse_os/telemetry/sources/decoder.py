@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -44,7 +44,7 @@ class Decoded:
     """What one message yields: points to store and problems to dead-letter (both may be set)."""
 
     batches: tuple[SiteBatch, ...] = ()
-    problems: tuple[Problem, ...] = field(default_factory=tuple)
+    problems: tuple[Problem, ...] = ()
 
     @classmethod
     def bad(cls, reason: str, site: str | None = None) -> Decoded:
