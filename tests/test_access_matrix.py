@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from lighthouse_os.app import create_app, feature_routers
 from lighthouse_os.settings import Settings
+from tests.assessment.assessment_support import PATH_VALUES
 from tests.support import World, csrf_token, seed_world, sign_in
 
 CALLERS = ("anonymous", "member", "admin", "assessor", "program", "token_write", "token_read")
@@ -27,6 +28,7 @@ class Row:
     own: dict[str, int]
     foreign: dict[str, int] | None = None  # None: the route is not site-scoped
     form: dict[str, str] = field(default_factory=dict)
+    json: dict[str, object] | None = None  # a JSON body (APIs) instead of the form
 
 
 def _same(status: int) -> dict[str, int]:
@@ -47,6 +49,24 @@ SITE_ADMIN_POST = Row(
 )
 TOKEN_CREATE = Row({**_same(403), "anonymous": 303, "admin": 200}, {**_same(404), "anonymous": 303})
 TOKEN_REVOKE = Row({**_same(403), "anonymous": 303, "admin": 303}, {**_same(404), "anonymous": 303})
+# Assessments: site members and write tokens change them, assessors review, readers read.
+FOREIGN_PAGE = {**_same(404), "anonymous": 303}
+FOREIGN_API = {**_same(404), "anonymous": 401}
+
+
+def _writers(ok: int, anonymous: int) -> dict[str, int]:
+    return {**_same(403), "member": ok, "admin": ok, "token_write": ok, "anonymous": anonymous}
+
+
+def _write_page(**form: str) -> Row:
+    return Row(_writers(303, 303), FOREIGN_PAGE, form=form)
+
+
+def _write_api(ok: int, body: dict[str, object]) -> Row:
+    return Row(_writers(ok, 401), FOREIGN_API, json=body)
+
+
+ASSESSMENT = "/sites/{site_id}/assessments/{assessment_id}"
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/"): PUBLIC_200,
@@ -63,6 +83,41 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/sites/{site_id}/consent"): SITE_ADMIN_POST,
     ("POST", "/sites/{site_id}/tokens"): TOKEN_CREATE,
     ("POST", "/sites/{site_id}/tokens/{token_id}/revoke"): TOKEN_REVOKE,
+    ("GET", "/assessments"): Row({**_same(200), "anonymous": 303}),
+    ("GET", "/sites/{site_id}/assessments"): SITE_READ_PAGE,
+    ("POST", "/sites/{site_id}/assessments"): _write_page(pack="lighthouse-os"),
+    ("GET", "/sites/{site_id}/assessments/compare"): SITE_READ_PAGE,
+    ("GET", "/sites/{site_id}/goal"): SITE_READ_PAGE,
+    ("POST", "/sites/{site_id}/goal"): _write_page(pack="lighthouse-os", **{"kpi.oee": "3"}),
+    ("GET", ASSESSMENT): SITE_READ_PAGE,
+    ("GET", ASSESSMENT + "/steps/{group_id}"): SITE_READ_PAGE,
+    ("POST", ASSESSMENT + "/items/{item_id}"): _write_page(level_choice="2"),
+    ("POST", ASSESSMENT + "/items/{item_id}/files"): Row(_writers(422, 303), FOREIGN_PAGE),
+    ("GET", ASSESSMENT + "/files/{file_id}"): SITE_READ_PAGE,
+    ("POST", ASSESSMENT + "/files/{file_id}/delete"): _write_page(item_id="standard_work"),
+    ("POST", ASSESSMENT + "/submit"): _write_page(),
+    ("POST", ASSESSMENT + "/review"): Row(
+        {**_same(403), "assessor": 303, "anonymous": 303}, FOREIGN_PAGE, form={"action": "complete"}
+    ),
+    ("GET", "/api/v1/frameworks"): Row({**_same(200), "anonymous": 401}),
+    ("GET", "/api/v1/sites/{site_id}/assessments"): SITE_READ_API,
+    ("POST", "/api/v1/sites/{site_id}/assessments"): _write_api(201, {"pack": "lighthouse-os"}),
+    ("GET", "/api/v1/sites/{site_id}/assessments/compare"): Row(
+        {**_same(422), "anonymous": 401},
+        FOREIGN_API,  # readers get in, then lack ?a=&b=
+    ),
+    ("GET", "/api/v1" + ASSESSMENT): SITE_READ_API,
+    ("PUT", "/api/v1" + ASSESSMENT + "/answers/{item_id}"): _write_api(200, {"level": 2}),
+    ("POST", "/api/v1" + ASSESSMENT + "/submit"): _write_api(200, {}),
+    ("POST", "/api/v1" + ASSESSMENT + "/review"): Row(
+        {**_same(403), "assessor": 200, "anonymous": 401}, FOREIGN_API, json={"complete": True}
+    ),
+    ("GET", "/api/v1" + ASSESSMENT + "/gaps"): SITE_READ_API,
+    ("GET", "/api/v1" + ASSESSMENT + "/roadmap"): SITE_READ_API,
+    ("GET", "/api/v1/sites/{site_id}/goals/{pack_id}"): SITE_READ_API,
+    ("PUT", "/api/v1/sites/{site_id}/goals/{pack_id}"): _write_api(
+        200, {"kpi_weights": {"oee": 3}}
+    ),
     ("GET", "/api/v1/openapi.json"): PUBLIC_200,
     ("GET", "/api/v1/docs"): PUBLIC_200,
 }
@@ -139,10 +194,14 @@ def test_access_matrix_cell(
         site_id=world.a1 if target == "own" else world.b1,
         code="en",
         token_id=_revocable_token(settings, site_code) if "{token_id}" in path else 0,
+        **{k: make(settings, site_code, path) for k, make in PATH_VALUES.items() if k in path},
     )
     with _client_for(settings, world, caller) as client:
         data = {k: v.format(program=world.program, caller=caller) for k, v in row.form.items()}
-        if method == "POST":
+        if method in ("POST", "PUT"):
             data["csrf_token"] = csrf_token(client)
-        response = client.request(method, url, data=data or None, follow_redirects=False)
+        body: dict[str, object] = {"data": data or None}
+        if row.json is not None:  # a JSON API: the CSRF token travels in the header
+            body = {"json": row.json, "headers": {"x-csrf-token": data.get("csrf_token", "")}}
+        response = client.request(method, url, follow_redirects=False, **body)  # type: ignore[arg-type]
     assert response.status_code == expected, response.text[:300]

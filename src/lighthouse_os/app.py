@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from lighthouse_os import __version__
+from lighthouse_os.assessment import api as assessment_api
+from lighthouse_os.assessment import pages as assessment_pages
 from lighthouse_os.assets import api as assets_api
 from lighthouse_os.assets import pages as assets_pages
 from lighthouse_os.auth import api as auth_api
@@ -71,5 +73,7 @@ def feature_routers() -> list[APIRouter]:
         auth_api.router,
         telemetry_api.router,
         *(assets_api.router, assets_pages.router, telemetry_pages.router),
+        assessment_pages.router,
+        assessment_api.router,
         *(kpi_pages.router, kpi_api.router),
     ]

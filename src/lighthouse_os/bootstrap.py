@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from lighthouse_os import __version__
+from lighthouse_os.assessment.service import load_framework_packs
 from lighthouse_os.db.base import MetaEntry
 from lighthouse_os.db.engine import make_engine, make_session_factory, session_scope
 from lighthouse_os.db.migrate import upgrade
@@ -32,7 +33,7 @@ def _record_version(_settings: Settings, session: Session) -> str:
 
 
 # Built-in content loaders, in order; features append theirs (framework packs, limits, ...).
-CONTENT_STEPS: list[Step] = [_record_version]
+CONTENT_STEPS: list[Step] = [_record_version, load_framework_packs]
 
 
 def initialise(settings: Settings, progress: Callable[[str], None] = lambda _m: None) -> InitReport:

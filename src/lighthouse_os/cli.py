@@ -123,6 +123,7 @@ def db_upgrade(data_dir: DataDirOption = None) -> None:
 
 def _register_feature_commands() -> None:
     """Each feature's Typer sub-app or command; a feature adds its lines here."""
+    from lighthouse_os.assessment import commands as assessment_commands
     from lighthouse_os.auth import commands as auth_commands
     from lighthouse_os.environment import commands as environment_commands
     from lighthouse_os.framework import commands as framework_commands
@@ -131,6 +132,8 @@ def _register_feature_commands() -> None:
     auth_commands.register(app)
     __import__("lighthouse_os.telemetry.commands", fromlist=["register"]).register(app)
     app.add_typer(framework_commands.app, name="framework")
+    framework_commands.app.command("publish")(assessment_commands.publish)
+    app.add_typer(assessment_commands.app, name="assess")
     calc_app.command("oee")(kpi_commands.calc_oee)
     calc_app.command("emissions")(kpi_commands.calc_emissions)
     calc_app.command("power-factor")(kpi_commands.calc_power_factor)

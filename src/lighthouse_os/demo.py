@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
+from lighthouse_os.assessment.demo import seed_assessments
 from lighthouse_os.auth.demo import DEMO_PASSWORD, DEMO_USERS, seed_identity
 from lighthouse_os.bootstrap import initialise
 from lighthouse_os.db.base import MetaEntry, utcnow
@@ -24,7 +25,7 @@ def _mark_seeded(_settings: Settings, session: Session) -> str:
 
 
 # Each feature adds the seed step for its part of the demo here, in dependency order.
-DEMO_STEPS: list[DemoStep] = [seed_identity, seed_factories, _mark_seeded]
+DEMO_STEPS: list[DemoStep] = [seed_identity, seed_factories, seed_assessments, _mark_seeded]
 
 
 def seed(settings: Settings, console: Console | None = None) -> list[str]:

@@ -22,6 +22,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark on
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("/", N_("Home"), public=True),
     NavItem("/sites", N_("Sites")),
+    NavItem("/assessments", N_("Maturity")),
     NavItem("/assets", N_("Assets")),
     NavItem("/kpi", N_("Factory KPIs")),
 )
