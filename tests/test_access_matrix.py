@@ -118,6 +118,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/api/v1/sites/{site_id}/goals/{pack_id}"): _write_api(
         200, {"kpi_weights": {"oee": 3}}
     ),
+    ("GET", "/public/air"): PUBLIC_200,
+    ("GET", "/api/v1/open/air-quality"): PUBLIC_200,
+    # The city environment page: only a program's admins (and platform admins) read it.
+    ("GET", "/environment"): Row({**_same(404), "anonymous": 303, "program": 200}),
+    ("GET", "/sites/{site_id}/monitoring"): SITE_READ_PAGE,
     ("GET", "/api/v1/openapi.json"): PUBLIC_200,
     ("GET", "/api/v1/docs"): PUBLIC_200,
 }

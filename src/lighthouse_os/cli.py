@@ -138,6 +138,7 @@ def _register_feature_commands() -> None:
     calc_app.command("emissions")(kpi_commands.calc_emissions)
     calc_app.command("power-factor")(kpi_commands.calc_power_factor)
     calc_app.command("aqi")(environment_commands.calc_aqi)
+    environment_commands.register(app)
     __import__("lighthouse_os.simulator.commands", fromlist=["register"]).register(app)
 
 

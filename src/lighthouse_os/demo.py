@@ -13,6 +13,8 @@ from lighthouse_os.auth.demo import DEMO_PASSWORD, DEMO_USERS, seed_identity
 from lighthouse_os.bootstrap import initialise
 from lighthouse_os.db.base import MetaEntry, utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory, session_scope
+from lighthouse_os.environment.demo import seed_environment
+from lighthouse_os.environment.demo import start_streaming as stream_environment
 from lighthouse_os.kpi.demo import seed_factories, start_streaming
 from lighthouse_os.settings import Settings
 
@@ -25,7 +27,13 @@ def _mark_seeded(_settings: Settings, session: Session) -> str:
 
 
 # Each feature adds the seed step for its part of the demo here, in dependency order.
-DEMO_STEPS: list[DemoStep] = [seed_identity, seed_factories, seed_assessments, _mark_seeded]
+DEMO_STEPS: list[DemoStep] = [
+    seed_identity,
+    seed_factories,
+    seed_assessments,
+    seed_environment,
+    _mark_seeded,
+]
 
 
 def seed(settings: Settings, console: Console | None = None) -> list[str]:
@@ -61,6 +69,7 @@ def run_demo(settings: Settings, *, host: str, port: int, serve: bool, console: 
         from lighthouse_os.app import create_app
 
         stop, _threads = start_streaming(settings)  # the demo factories keep producing live
+        _threads += stream_environment(settings, stop)  # air and wastewater stations too
         try:
             uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
         finally:

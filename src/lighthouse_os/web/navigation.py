@@ -25,4 +25,6 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("/assessments", N_("Maturity")),
     NavItem("/assets", N_("Assets")),
     NavItem("/kpi", N_("Factory KPIs")),
+    NavItem("/environment", N_("Environment")),
+    NavItem("/public/air", N_("Air quality"), public=True),
 )
