@@ -5,14 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from lighthouse_os.auth.service import get_site
+from lighthouse_os.db.base import utcnow
+from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.kpi.queries import KpiReader, open_reader
+from lighthouse_os.settings import Settings
+from lighthouse_os.telemetry.service import TelemetryService
 from lighthouse_os.telemetry.store import TimeSeriesStore, open_store
 from lighthouse_os.telemetry.store.postgres import libpq_url
+from tests.support import World
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
@@ -56,3 +63,35 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 
 BackendFactory = Callable[[], Backend]
+
+
+HISTORY_HOURS = 30.0
+
+
+@pytest.fixture
+def factory_site(initialised_settings: Settings, world: World) -> Settings:
+    """Site a1 with two simulated machines (one line) and 30 h of history through the sink."""
+    from lighthouse_os.kpi.demo import provision
+    from lighthouse_os.simulator.commands import run_factory
+    from lighthouse_os.simulator.publish import SinkPublisher, factory_specs
+
+    engine = make_engine(initialised_settings.resolved_database_url)
+    sessions = make_session_factory(engine)
+    with sessions() as session:
+        provision(session, get_site(session, "a1"), factory_specs(2))
+    sink = TelemetryService(sessions, open_store(initialised_settings.resolved_timeseries_url))
+    start = (utcnow() - timedelta(hours=HISTORY_HOURS)).replace(microsecond=0)
+    try:
+        run_factory(
+            SinkPublisher(sink, "a1"),
+            machines=2,
+            seed=9,
+            start=start,
+            hours=HISTORY_HOURS,
+            speed=0,
+            sample_s=60,
+        )
+    finally:
+        sink.close()
+        engine.dispose()
+    return initialised_settings
