@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from lighthouse_os import __version__
+from lighthouse_os.alerts import api as alerts_api
+from lighthouse_os.alerts import pages as alerts_pages
 from lighthouse_os.assessment import api as assessment_api
 from lighthouse_os.assessment import pages as assessment_pages
 from lighthouse_os.assets import api as assets_api
@@ -78,5 +80,6 @@ def feature_routers() -> list[APIRouter]:
         assessment_pages.router,
         assessment_api.router,
         *(kpi_pages.router, kpi_api.router),
+        *(alerts_pages.router, alerts_api.router),
         *(environment_pages.router, environment_api.router),
     ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 RuleKind = Literal["threshold", "rate", "absence", "kpi"]
 RuleScope = Literal["tag", "machine", "asset_type"]
@@ -13,6 +13,15 @@ SeverityName = Literal["info", "warning", "critical"]
 KpiName = Literal["oee", "availability", "performance", "quality", "power_factor"]
 DetectorKindName = Literal["pca_t2q", "robust_z", "ewma"]
 Resolution = Literal["raw", "1m", "1h"]
+
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything this feature stores is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+Instant = Annotated[datetime, AfterValidator(_as_utc)]
 
 # Which parameters each rule kind keeps (others sent along are ignored).
 RULE_PARAMS: dict[str, tuple[str, ...]] = {
@@ -156,10 +165,10 @@ class DetectorPublic(BaseModel):
     severity: str
     enabled: bool
     params: dict[str, Any]
-    train_from: datetime | None
-    train_to: datetime | None
-    trained_at: datetime | None
-    scored_until: datetime | None
+    train_from: Instant | None
+    train_to: Instant | None
+    trained_at: Instant | None
+    scored_until: Instant | None
     fitted_columns: list[str]
 
 
@@ -216,14 +225,14 @@ class DeliveryPublic(BaseModel):
     status: str
     attempts: int
     last_error: str
-    created_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
+    created_at: Instant
+    next_attempt_at: Instant
+    sent_at: Instant | None
 
 
 class CommentPublic(BaseModel):
     author: str
-    at: datetime
+    at: Instant
     text: str
 
 
@@ -239,14 +248,14 @@ class AlertPublic(BaseModel):
     severity: str
     status: str
     value: float | None
-    opened_at: datetime
-    last_raised_at: datetime
+    opened_at: Instant
+    last_raised_at: Instant
     occurrences: int
     signals: list[str]
     assignee: str | None
-    acknowledged_at: datetime | None
+    acknowledged_at: Instant | None
     acknowledged_by: str | None
-    resolved_at: datetime | None
+    resolved_at: Instant | None
     resolved_by: str | None
     flapping: bool
 

@@ -20,6 +20,8 @@ from lighthouse_os.alerts.models import (
     AlertChannel,
     AlertComment,
     AlertDelivery,
+    AlertDetector,
+    AlertRule,
 )
 from lighthouse_os.alerts.rules import AlertEvent, AlertRaised, Severity
 from lighthouse_os.alerts.schemas import (
@@ -329,14 +331,26 @@ def _loaded(session: Session, site_id: int, since: datetime) -> list[Alert]:
     return list(session.scalars(query))
 
 
-def _new_row(site_id: int, core: lifecycle.Alert, title: str, value: float | None) -> Alert:
-    kind, _, ident = core.rule_id.partition(":")
+def _source(session: Session, key: str) -> tuple[int | None, int | None]:
+    """(rule id, detector id) of a core rule id, None where it no longer exists."""
+    kind, _, ident = key.partition(":")
+    if not ident.isdigit():
+        return None, None
+    if kind == "rule":
+        return (int(ident) if session.get(AlertRule, int(ident)) else None), None
+    return None, (int(ident) if session.get(AlertDetector, int(ident)) else None)
+
+
+def _new_row(
+    session: Session, site_id: int, core: lifecycle.Alert, title: str, value: float | None
+) -> Alert:
+    rule_id, detector_id = _source(session, core.rule_id)
     row = Alert(
         site_id=site_id,
         uid=core.id,
         rule_key=core.rule_id,
-        rule_id=int(ident) if kind == "rule" else None,
-        detector_id=int(ident) if kind == "detector" else None,
+        rule_id=rule_id,
+        detector_id=detector_id,
         title=title[:300],
         series=core.series,
         value=value,
@@ -382,7 +396,7 @@ def record_events(
             _copy(core, rows[uid])
         else:
             rows[uid] = _new_row(
-                site_id, core, titles.get(core.rule_id, core.rule_id), values.get(uid)
+                session, site_id, core, titles.get(core.rule_id, core.rule_id), values.get(uid)
             )
             session.add(rows[uid])
     session.flush()

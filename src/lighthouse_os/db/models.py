@@ -1,5 +1,6 @@
 """Imports every feature's ORM models so `Base.metadata` is complete (Alembic, tests)."""
 
+from lighthouse_os.alerts import models as alert_models  # noqa: F401
 from lighthouse_os.assessment import models as assessment_models  # noqa: F401
 from lighthouse_os.assets import models as asset_models  # noqa: F401
 from lighthouse_os.auth import models as auth_models

@@ -25,6 +25,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("/assessments", N_("Maturity")),
     NavItem("/assets", N_("Assets")),
     NavItem("/kpi", N_("Factory KPIs")),
+    NavItem("/alerts", N_("Alerts")),
     NavItem("/environment", N_("Environment")),
     NavItem("/public/air", N_("Air quality"), public=True),
 )
