@@ -8,14 +8,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.assessment import evidence, service
 from lighthouse_os.assessment.answers import AnswerInput
+from lighthouse_os.auth.models import User
 from lighthouse_os.auth.policy import Grant, Principal, Role
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
+from tests.support import World
 
 ROOT = Principal(grants=(Grant(0, Role.PLATFORM_ADMIN),), label="tests")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -179,3 +183,28 @@ def tiny_v2() -> dict[str, Any]:
         "1.1.0",
         [_capability("material_flow", "material"), info, _capability("energy", "material")],
     )
+
+
+# -- fixtures (import them into a test module to use them) -----------------------------------------
+
+
+@pytest.fixture
+def db(initialised_settings: Settings) -> Iterator[Session]:
+    """A session on the initialised test database."""
+    with sessions(initialised_settings) as session:
+        yield session
+
+
+def principal_of(session: Session, email: str) -> Principal:
+    """The signed-in principal of a world user (same grants as a real session)."""
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        raise LookupError(email)
+    grants = tuple(Grant(m.org_id, Role(m.role), m.site_id) for m in user.memberships)
+    return Principal(user_id=user.id, grants=grants, label=email)
+
+
+@pytest.fixture
+def people(world: World, db: Session) -> dict[str, Principal]:
+    """Role label (member, admin, assessor, program, ...) -> principal."""
+    return {label: principal_of(db, email) for label, email in world.users.items()}

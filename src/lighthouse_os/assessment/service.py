@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,7 +50,8 @@ class Loaded:
     pack: Pack
 
 
-def _pinned(session: Session, record: FrameworkPack) -> bool:
+def is_pinned(session: Session, record: FrameworkPack) -> bool:
+    """True when some assessment is pinned to this pack version."""
     query = select(func.count()).where(Assessment.framework_pack_id == record.id)
     return bool(session.scalar(query))
 
@@ -59,7 +60,7 @@ def load_framework_packs(_settings: Settings, session: Session) -> str:
     """`lhos init` step: register the built-in packs; a version no assessment pins yet may be
     refreshed from its files, a pinned one never changes (ADR 0005)."""
     lines = packs.register_builtin_packs(
-        session, may_replace=lambda record: not _pinned(session, record)
+        session, may_replace=lambda record: not is_pinned(session, record)
     )
     return "framework packs: " + "; ".join(lines)
 
@@ -101,8 +102,10 @@ def site_assessments(
 
 
 def assessment_date(assessment: Assessment) -> datetime:
-    """When an assessment counts as made: its submission, else its start (drafts)."""
-    return assessment.submitted_at or assessment.created_at
+    """When an assessment counts as made: its submission, else its start (drafts); in UTC."""
+    moment = assessment.submitted_at or assessment.created_at
+    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def answers_of(session: Session, assessment_id: int) -> dict[str, Answer]:
