@@ -33,6 +33,7 @@ from lighthouse_os.simulator.publish import (
     publish,
     sleeper,
 )
+from lighthouse_os.telemetry.service import TelemetryService, build_sink
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,6 @@ def _aligned(moment: datetime) -> datetime:
 def seed_factories(settings: Settings, session: Session) -> str:
     """Demo step: assets, products and 7 days of history for the demo factories (idempotent:
     the store keeps the first value of each point, so a re-run stores nothing new)."""
-    from lighthouse_os.telemetry.service import build_sink
-
     end = _aligned(utcnow())
     sink = build_sink(settings)
     stored = 0
@@ -96,11 +95,23 @@ def seed_factories(settings: Settings, session: Session) -> str:
             site = get_site(session, code)
             specs = factory_specs(machines)
             provision(session, site, specs)
-            stats = backfill(SinkPublisher(sink, code), specs, end - BACKFILL, end, seed)
-            stored += stats.accepted
+            start = _resume_at(sink, session, site, end - BACKFILL)
+            if start < end:
+                stats = backfill(SinkPublisher(sink, code), specs, start, end, seed)
+                stored += stats.accepted
     finally:
         sink.close()
     return f"factory history: {stored:,} new points for {len(DEMO_PLANTS)} sites"
+
+
+def _resume_at(sink: TelemetryService, session: Session, site: Site, default: datetime) -> datetime:
+    """After the site's last stored point, if any: a second run of the demo must not interleave
+    a new simulation with the old one (its counters would look like resets)."""
+    tags = [t.id for t in assets.tags_of_site(session, site.id)]
+    latest: list[datetime] = sink.store.latest(tags)["ts"].to_pylist()
+    if not latest:
+        return default
+    return max(default, max(latest) + timedelta(minutes=1))
 
 
 def stream(
@@ -120,8 +131,6 @@ def start_streaming(settings: Settings) -> tuple[threading.Event, list[threading
     """Daemon threads streaming each demo factory into the sink while the demo serves.
 
     The live data continues the backfill from its last minute; `stop.set()` ends them."""
-    from lighthouse_os.telemetry.service import build_sink
-
     stop = threading.Event()
     sink = build_sink(settings)
     threads = []
