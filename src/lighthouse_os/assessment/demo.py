@@ -77,7 +77,7 @@ PROFILES: dict[str, Profile] = {
         days_ago=48,
     ),
     "tantao-plastics": Profile(
-        1.2,
+        1.35,
         {"adaptable_processes": 0.3, "digital_data": -0.4},
         GoalSpec(
             {"energy_per_unit": 2, "oee": 2, "defect_rate": 1},
@@ -86,7 +86,7 @@ PROFILES: dict[str, Profile] = {
         days_ago=55,
     ),
     "linhtrung-garments": Profile(
-        1.1,
+        1.4,
         {"learning_org": 0.4, "digital_data": -0.6},
         GoalSpec(
             {"labour_productivity": 3, "lead_time": 2, "on_time_delivery": 1},
