@@ -123,6 +123,7 @@ def db_upgrade(data_dir: DataDirOption = None) -> None:
 
 def _register_feature_commands() -> None:
     """Each feature's Typer sub-app or command; a feature adds its lines here."""
+    from lighthouse_os.alerts import commands as alert_commands
     from lighthouse_os.assessment import commands as assessment_commands
     from lighthouse_os.auth import commands as auth_commands
     from lighthouse_os.environment import commands as environment_commands
@@ -130,6 +131,7 @@ def _register_feature_commands() -> None:
     from lighthouse_os.kpi import commands as kpi_commands
 
     auth_commands.register(app)
+    app.add_typer(alert_commands.app, name="alerts")
     __import__("lighthouse_os.telemetry.commands", fromlist=["register"]).register(app)
     app.add_typer(framework_commands.app, name="framework")
     framework_commands.app.command("publish")(assessment_commands.publish)
