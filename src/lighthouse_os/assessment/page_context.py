@@ -24,14 +24,6 @@ from lighthouse_os.web.templating import render
 
 SUBMIT_EMPTY = N_("Rate at least one capability before submitting.")
 NOT_A_NUMBER = N_("Enter a whole number.")
-FACTOR_LABELS = {
-    "kpi_relevance": N_("Relevance to the goal KPIs"),
-    "cost_relevance": N_("Relevance to the cost profile"),
-    "gap": N_("Size of the gap"),
-    "use_case_impact": N_("Expected impact of linked use cases"),
-}
-CONFIDENCE_LABELS = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High")}
-STATUS_LABELS = {"draft": N_("Draft"), "submitted": N_("Submitted"), "reviewed": N_("Reviewed")}
 
 
 def safe_next(target: str, default: str) -> str:
@@ -273,8 +265,6 @@ def step_context(
         "previous": groups[index - 1] if index > 0 else None,
         "next": groups[index + 1] if index + 1 < len(groups) else None,
         "level_names": {lv.level: lv.name for lv in view.pack.levels},
-        "confidence_labels": CONFIDENCE_LABELS,
-        "status_labels": STATUS_LABELS,
     }
 
 
@@ -351,9 +341,6 @@ def results_context(
         "area_ids": _area_ids(pack),
         "kpi_names": {k.id: k.name for k in pack.kpis},
         "level_names": {lv.level: lv.name for lv in pack.levels},
-        "factor_labels": FACTOR_LABELS,
-        "confidence_labels": CONFIDENCE_LABELS,
-        "status_labels": STATUS_LABELS,
         "is_siri": isinstance(pack, SiriPack),
         "radar": _radar_json(view),
         "errors": dict(errors or {}),
