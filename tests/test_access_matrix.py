@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from lighthouse_os.app import create_app, feature_routers
 from lighthouse_os.settings import Settings
+from tests.alerts.alerts_support import ALERT_PATH_VALUES
 from tests.assessment.assessment_support import PATH_VALUES
 from tests.support import World, csrf_token, seed_world, sign_in
 
@@ -67,6 +68,20 @@ def _write_api(ok: int, body: dict[str, object]) -> Row:
 
 
 ASSESSMENT = "/sites/{site_id}/assessments/{assessment_id}"
+
+ALERTS_API = "/api/v1/sites/{site_id}/alerts"
+ALERT_RULE = {
+    "name": "r",
+    "kind": "absence",
+    "scope": "asset_type",
+    "asset_type": "press",
+    "tag_key": "power_kw",
+}
+# No CSRF header with DELETE: signed-in browsers stop at the CSRF check (as for KPI products).
+ALERT_DELETE = Row(
+    {**_same(403), "token_write": 204, "anonymous": 401},
+    {**_same(403), "token_write": 404, "token_read": 404, "anonymous": 401},
+)
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/"): PUBLIC_200,
@@ -123,6 +138,38 @@ MATRIX: dict[tuple[str, str], Row] = {
     # The city environment page: only a program's admins (and platform admins) read it.
     ("GET", "/environment"): Row({**_same(404), "anonymous": 303, "program": 200}),
     ("GET", "/sites/{site_id}/monitoring"): SITE_READ_PAGE,
+    # Alerts: readers see them; site writers act on them and define rules, detectors, channels.
+    ("GET", "/alerts"): Row({**_same(200), "anonymous": 303}),
+    ("GET", "/sites/{site_id}/alerts"): SITE_READ_PAGE,
+    ("GET", "/sites/{site_id}/alerts/rules"): SITE_READ_PAGE,
+    ("GET", "/sites/{site_id}/alerts/{alert_id}"): SITE_READ_PAGE,
+    ("POST", "/sites/{site_id}/alerts/{alert_id}/acknowledge"): _write_page(),
+    ("POST", "/sites/{site_id}/alerts/{alert_id}/assign"): _write_page(assignee="member@a.vn"),
+    ("POST", "/sites/{site_id}/alerts/{alert_id}/comment"): _write_page(text="seen"),
+    ("POST", "/sites/{site_id}/alerts/{alert_id}/resolve"): _write_page(note="done"),
+    ("GET", ALERTS_API): SITE_READ_API,
+    ("GET", ALERTS_API + "/{alert_id}"): SITE_READ_API,
+    ("POST", ALERTS_API + "/{alert_id}/acknowledge"): _write_api(200, {}),
+    ("POST", ALERTS_API + "/{alert_id}/assign"): _write_api(200, {"assignee": "member@a.vn"}),
+    ("POST", ALERTS_API + "/{alert_id}/comments"): _write_api(201, {"text": "seen"}),
+    ("POST", ALERTS_API + "/{alert_id}/resolve"): _write_api(200, {"note": "done"}),
+    ("GET", ALERTS_API + "/rules"): SITE_READ_API,
+    ("POST", ALERTS_API + "/rules"): _write_api(201, ALERT_RULE),
+    ("PUT", ALERTS_API + "/rules/{rule_id}"): _write_api(200, ALERT_RULE),
+    ("DELETE", ALERTS_API + "/rules/{rule_id}"): ALERT_DELETE,
+    ("GET", ALERTS_API + "/detectors"): SITE_READ_API,
+    # The matrix sites' machines have no tags: access passes, then the input is refused.
+    ("POST", ALERTS_API + "/detectors"): _write_api(422, {"name": "d", "machine": "line-9/m"}),
+    ("POST", ALERTS_API + "/detectors/{detector_id}/train"): _write_api(
+        422, {"train_from": "2025-01-01T00:00:00Z", "train_to": "2025-01-02T00:00:00Z"}
+    ),
+    ("DELETE", ALERTS_API + "/detectors/{detector_id}"): ALERT_DELETE,
+    ("GET", ALERTS_API + "/channels"): SITE_READ_API,
+    ("POST", ALERTS_API + "/channels"): _write_api(
+        201, {"name": "c", "kind": "webhook", "url": "https://hooks.example.vn/c"}
+    ),
+    ("DELETE", ALERTS_API + "/channels/{channel_id}"): ALERT_DELETE,
+    ("GET", ALERTS_API + "/deliveries"): SITE_READ_API,
     ("GET", "/api/v1/openapi.json"): PUBLIC_200,
     ("GET", "/api/v1/docs"): PUBLIC_200,
 }
@@ -199,7 +246,11 @@ def test_access_matrix_cell(
         site_id=world.a1 if target == "own" else world.b1,
         code="en",
         token_id=_revocable_token(settings, site_code) if "{token_id}" in path else 0,
-        **{k: make(settings, site_code, path) for k, make in PATH_VALUES.items() if k in path},
+        **{
+            k: make(settings, site_code, path)
+            for k, make in {**PATH_VALUES, **ALERT_PATH_VALUES}.items()
+            if k in path
+        },
     )
     with _client_for(settings, world, caller) as client:
         data = {k: v.format(program=world.program, caller=caller) for k, v in row.form.items()}

@@ -240,6 +240,8 @@ def train_detector(
     if node is None:
         raise NotFound("machine not found")
     tags = machine_tags(session, node, row.columns)
+    if not tags:
+        raise InvalidInput(f"{node.path} has no gauge tag to watch", fields={"columns": "empty"})
     resolution = str(row.params.get("resolution", "1m"))
     frame = read_frame(store, node.path, tags, start, end, resolution=resolution, tz=site.timezone)
     spec = codec.detector_spec(codec.detector_key(row.id), row.kind, frame.columns, row.params)
