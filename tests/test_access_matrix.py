@@ -6,6 +6,7 @@ ships without an explicit access decision.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -133,6 +134,58 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/api/v1/sites/{site_id}/goals/{pack_id}"): _write_api(
         200, {"kpi_weights": {"oee": 3}}
     ),
+    # KPI engine: readers read KPIs; site writers (members, admins, write tokens) edit the
+    # calendar and the product master. Site a1 has no machines, so product writes are 422/404.
+    ("GET", "/kpi"): Row({**_same(200), "anonymous": 303}),
+    ("GET", "/sites/{site_id}/kpi"): SITE_READ_PAGE,
+    ("GET", "/sites/{site_id}/kpi/live"): SITE_READ_PAGE,
+    ("GET", "/sites/{site_id}/kpi/settings"): SITE_READ_PAGE,
+    ("POST", "/sites/{site_id}/kpi/calendar"): Row(
+        {**_same(403), "member": 303, "admin": 303, "token_write": 303, "anonymous": 303},
+        {**_same(404), "anonymous": 303},
+        form={
+            "timezone": "Asia/Ho_Chi_Minh",
+            "workday": "0",
+            "name_0": "A",
+            "start_0": "06:00",
+            "end_0": "14:00",
+        },
+    ),
+    ("POST", "/sites/{site_id}/kpi/products"): Row(
+        {**_same(403), "member": 422, "admin": 422, "token_write": 422, "anonymous": 303},
+        {**_same(404), "anonymous": 303},
+        form={"machine": "line-1/m-1", "code": "P", "ideal_cycle_time_s": "10"},
+    ),
+    ("POST", "/sites/{site_id}/kpi/products/delete"): Row(
+        {**_same(403), "member": 404, "admin": 404, "token_write": 404, "anonymous": 303},
+        {**_same(404), "anonymous": 303},
+        form={"machine": "line-1/m-1", "code": "P"},
+    ),
+    ("GET", "/api/v1/sites/{site_id}/kpi/oee"): SITE_READ_API,
+    ("GET", "/api/v1/sites/{site_id}/kpi/energy"): SITE_READ_API,
+    ("GET", "/api/v1/sites/{site_id}/kpi/emissions"): SITE_READ_API,
+    ("GET", "/api/v1/sites/{site_id}/kpi/power-factor"): SITE_READ_API,
+    ("GET", "/api/v1/sites/{site_id}/kpi/calendar"): SITE_READ_API,
+    ("GET", "/api/v1/sites/{site_id}/kpi/products"): SITE_READ_API,
+    ("PUT", "/api/v1/sites/{site_id}/kpi/calendar"): Row(
+        {**_same(403), "member": 200, "admin": 200, "token_write": 200, "anonymous": 401},
+        {**_same(404), "anonymous": 401},
+        json={
+            "timezone": "Asia/Ho_Chi_Minh",
+            "workdays": [0, 1],
+            "shifts": [{"name": "A", "start": "06:00", "end": "14:00"}],
+        },
+    ),
+    ("POST", "/api/v1/sites/{site_id}/kpi/products"): Row(
+        {**_same(403), "member": 422, "admin": 422, "token_write": 422, "anonymous": 401},
+        {**_same(404), "anonymous": 401},
+        json={"machine": "line-1/m-1", "code": "P", "ideal_cycle_time_s": 10},
+    ),
+    # The matrix sends no CSRF header with DELETE, so signed-in browsers stop at the CSRF check.
+    ("DELETE", "/api/v1/sites/{site_id}/kpi/products"): Row(
+        {**_same(403), "token_write": 404, "anonymous": 401},
+        {**_same(403), "token_write": 404, "token_read": 404, "anonymous": 401},
+    ),
     ("GET", "/public/air"): PUBLIC_200,
     ("GET", "/api/v1/open/air-quality"): PUBLIC_200,
     # The city environment page: only a program's admins (and platform admins) read it.
@@ -234,9 +287,30 @@ CASES = [
 ]
 
 
+# Routes that change the caller's own session get a client of their own.
+NEEDS_FRESH_CLIENT = {("POST", "/logout")}
+
+
+@pytest.fixture(scope="module")
+def clients(matrix_world: tuple[Settings, World]) -> Iterator[dict[str, TestClient]]:
+    """One signed-in client per caller for the whole module: signing in per cell is slow."""
+    settings, world = matrix_world
+    opened = {caller: _client_for(settings, world, caller) for caller in CALLERS}
+    for client in opened.values():
+        client.__enter__()
+    yield opened
+    for client in opened.values():
+        client.__exit__(None, None, None)
+
+
 @pytest.mark.parametrize(("method", "path", "caller", "target"), CASES)
 def test_access_matrix_cell(
-    matrix_world: tuple[Settings, World], method: str, path: str, caller: str, target: str
+    matrix_world: tuple[Settings, World],
+    clients: dict[str, TestClient],
+    method: str,
+    path: str,
+    caller: str,
+    target: str,
 ) -> None:
     settings, world = matrix_world
     row = MATRIX[(method, path)]
@@ -252,12 +326,15 @@ def test_access_matrix_cell(
             if k in path
         },
     )
-    with _client_for(settings, world, caller) as client:
-        data = {k: v.format(program=world.program, caller=caller) for k, v in row.form.items()}
-        if method in ("POST", "PUT"):
-            data["csrf_token"] = csrf_token(client)
-        body: dict[str, object] = {"data": data or None}
-        if row.json is not None:  # a JSON API: the CSRF token travels in the header
-            body = {"json": row.json, "headers": {"x-csrf-token": data.get("csrf_token", "")}}
-        response = client.request(method, url, follow_redirects=False, **body)  # type: ignore[arg-type]
+    fresh = (method, path) in NEEDS_FRESH_CLIENT
+    client = _client_for(settings, world, caller) if fresh else clients[caller]
+    data = {k: v.format(program=world.program, caller=caller) for k, v in row.form.items()}
+    if method in ("POST", "PUT"):
+        data["csrf_token"] = csrf_token(client)
+    body: dict[str, object] = {"data": data or None}
+    if row.json is not None:  # a JSON API: the CSRF token travels in the header
+        body = {"json": row.json, "headers": {"x-csrf-token": data.get("csrf_token", "")}}
+    response = client.request(method, url, follow_redirects=False, **body)  # type: ignore[arg-type]
+    if fresh:
+        client.close()
     assert response.status_code == expected, response.text[:300]

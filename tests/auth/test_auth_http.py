@@ -117,3 +117,16 @@ def test_site_admin_creates_token_shown_once_and_consent_switch(
     )
     assert response.status_code == 303
     assert "Aggregates only" in client.get(f"/sites/{world.a1}?lang=en").text
+
+
+def test_api_post_without_any_credential_is_401_not_csrf_403(client: TestClient) -> None:
+    response = client.post("/api/v1/telemetry", json={"points": []})
+    assert response.status_code == 401
+
+
+def test_api_post_with_session_cookie_but_no_csrf_header_is_refused(
+    client: TestClient, world: World
+) -> None:
+    sign_in(client, "member@a.vn")
+    response = client.post("/api/v1/telemetry", json={"points": []})
+    assert response.status_code == 403

@@ -2,8 +2,9 @@
 
 The browser gets a random id in the `lhos_csrf` cookie; forms carry `csrf_token`, and HTMX sends
 `X-CSRF-Token`. The token is the id signed with the secret key, so a page on another site can
-neither read nor forge it. Requests with an `Authorization` header (API tokens) are not
-cookie-authenticated and need no CSRF token.
+neither read nor forge it. Every form post is checked, signed in or not (that also stops login
+CSRF). Other unsafe requests are checked when they carry the session cookie; requests with an
+`Authorization` header (API tokens) or without any cookie credential cannot be forged this way.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from lighthouse_os.errors import Forbidden
 
 COOKIE_NAME = "lhos_csrf"
+SESSION_COOKIE = "lhos_session"  # holds the browser session id (auth.deps reads it)
 FIELD_NAME = "csrf_token"
 HEADER_NAME = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -51,10 +53,13 @@ async def verify_csrf(request: Request) -> None:
     """App-wide dependency: every unsafe, cookie-authenticated request must carry the token."""
     if request.method in SAFE_METHODS or "authorization" in request.headers:
         return
-    token = request.headers.get(HEADER_NAME, "")
-    if not token and request.headers.get("content-type", "").startswith(
+    is_form = request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    )
+    if not is_form and SESSION_COOKIE not in request.cookies:
+        return  # no ambient credential to abuse: authentication will answer 401
+    token = request.headers.get(HEADER_NAME, "")
+    if not token and is_form:
         form = await request.form()  # Starlette caches it, so the endpoint can read it again
         token = str(form.get(FIELD_NAME, ""))
     secret_key = request.app.state.settings.secret_key_value()

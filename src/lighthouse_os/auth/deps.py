@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from lighthouse_os.auth import service
+from lighthouse_os.auth.csrf import SESSION_COOKIE
 from lighthouse_os.auth.policy import Principal
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import Unauthorized
 from lighthouse_os.web.deps import SessionDep
 
-SESSION_COOKIE = "lhos_session"
+__all__ = ["SESSION_COOKIE", "OptionalPrincipalDep", "PrincipalDep", "client_ip"]
 
 
 def client_ip(request: Request) -> str:
