@@ -129,6 +129,7 @@ def _register_feature_commands() -> None:
     from lighthouse_os.environment import commands as environment_commands
     from lighthouse_os.framework import commands as framework_commands
     from lighthouse_os.kpi import commands as kpi_commands
+    from lighthouse_os.telemetry import ingest_commands
 
     auth_commands.register(app)
     app.add_typer(alert_commands.app, name="alerts")
@@ -142,6 +143,10 @@ def _register_feature_commands() -> None:
     calc_app.command("aqi")(environment_commands.calc_aqi)
     environment_commands.register(app)
     __import__("lighthouse_os.simulator.commands", fromlist=["register"]).register(app)
+    ingest_app = typer.Typer(help="Run an ingestion worker (MQTT, OPC UA).", no_args_is_help=True)
+    ingest_app.command("mqtt")(ingest_commands.ingest_mqtt)
+    ingest_app.command("opcua")(ingest_commands.ingest_opcua)
+    app.add_typer(ingest_app, name="ingest")
 
 
 _register_feature_commands()
