@@ -262,36 +262,40 @@ def _write(
     groups: dict[tuple[int, int, date | None], list[Planned]] = {}
     for item in planned:
         groups.setdefault((item.site.id, item.record.id, item.day), []).append(item)
-    written = []
-    for items in groups.values():
-        first = items[0]
-        moment = now if first.day is None else datetime.combine(first.day, datetime.min.time(), UTC)
-        assessment = Assessment(
-            site_id=first.site.id,
-            framework_pack_id=first.record.id,
-            pack_id=first.record.pack_id,
-            pack_version=first.record.version,
-            status=SUBMITTED,
-            origin=origin,
-            created_at=moment,
-            submitted_at=moment,
-        )
-        session.add(assessment)
-        session.flush()
-        pack = packs.pack_of(session, first.record)
-        for item in items:
-            rating = rate(pack, item.item_id, item.answer)
-            session.add(_answer_row(assessment.id, item, None if rating is None else rating.level))
-        audit.record(
-            session,
-            "assessment.imported" if origin == "import" else f"assessment.{origin}",
-            org_id=first.site.org_id,
-            site_id=first.site.id,
-            target=f"assessment {assessment.id}",
-            rows=len(items),
-        )
-        written.append((first.site.code, first.record.label, assessment.id))
-    return written
+    return [_write_group(session, items, now, origin) for items in groups.values()]
+
+
+def _write_group(
+    session: Session, items: list[Planned], now: datetime, origin: str
+) -> tuple[str, str, int]:
+    """One submitted assessment from the rows of one site, pack version and date."""
+    first = items[0]
+    moment = now if first.day is None else datetime.combine(first.day, datetime.min.time(), UTC)
+    assessment = Assessment(
+        site_id=first.site.id,
+        framework_pack_id=first.record.id,
+        pack_id=first.record.pack_id,
+        pack_version=first.record.version,
+        status=SUBMITTED,
+        origin=origin,
+        created_at=moment,
+        submitted_at=moment,
+    )
+    session.add(assessment)
+    session.flush()
+    pack = packs.pack_of(session, first.record)
+    for item in items:
+        rating = rate(pack, item.item_id, item.answer)
+        session.add(_answer_row(assessment.id, item, None if rating is None else rating.level))
+    audit.record(
+        session,
+        "assessment.imported" if origin == "import" else f"assessment.{origin}",
+        org_id=first.site.org_id,
+        site_id=first.site.id,
+        target=f"assessment {assessment.id}",
+        rows=len(items),
+    )
+    return first.site.code, first.record.label, assessment.id
 
 
 def _answer_row(assessment_id: int, item: Planned, level: int | None) -> Answer:

@@ -69,23 +69,26 @@ def import_file(
     data_dir: DataDir = None,
 ) -> None:
     """Import survey rows (one per site and capability); any bad row means nothing is written."""
-    from lighthouse_os.cli import print_json
-
     with _session(data_dir) as session:
         report = bulk.import_file(session, file.name, file.read_bytes(), dry_run=dry_run)
-    if json_out:
-        print_json(report.to_dict())
-    else:
-        for problem in report.problems:
-            typer.echo(str(problem), err=True)
-        for site, pack, assessment_id in report.assessments:
-            typer.echo(f"{site}: assessment {assessment_id} ({pack}) imported")
-        if not report.problems:
-            verb = "checked" if dry_run else "imported"
-            typer.echo(f"{report.rows} row(s) {verb}")
+    _print_report(report, json_out)
     if report.problems:
         typer.echo(f"{len(report.problems)} bad row(s); nothing was imported", err=True)
         raise typer.Exit(code=1)
+
+
+def _print_report(report: bulk.ImportReport, json_out: bool) -> None:
+    from lighthouse_os.cli import print_json
+
+    if json_out:
+        print_json(report.to_dict())
+        return
+    for problem in report.problems:
+        typer.echo(str(problem), err=True)
+    for site, pack, assessment_id in report.assessments:
+        typer.echo(f"{site}: assessment {assessment_id} ({pack}) imported")
+    if not report.problems:
+        typer.echo(f"{report.rows} row(s) {'checked' if report.dry_run else 'imported'}")
 
 
 def publish(
