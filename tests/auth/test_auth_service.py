@@ -199,3 +199,15 @@ def test_provider_cannot_own_sites(session: Session, world: World) -> None:
     with pytest.raises(InvalidInput) as caught:
         service.create_site(session, org_ref="prov", data=service.SiteInput("X", "2592"))
     assert "org" in caught.value.fields
+
+
+def test_create_site_keeps_its_time_zone_and_refuses_unknown_ones(
+    session: Session, world: World
+) -> None:
+    seoul = service.SiteInput("Steel plant", "2410", code="steel", timezone="Asia/Seoul")
+    assert service.create_site(session, org_ref="org-b", data=seoul).timezone == "Asia/Seoul"
+    with pytest.raises(InvalidInput) as caught:
+        service.create_site(
+            session, org_ref="org-b", data=service.SiteInput("X", "2410", timezone="Mars/Base")
+        )
+    assert "timezone" in caught.value.fields

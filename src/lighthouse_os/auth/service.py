@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -124,6 +125,15 @@ class SiteInput:
     longitude: float | None = None
     headcount_band: str = ""
     code: str | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _site_problems(data: SiteInput, *, needs_sector: bool) -> dict[str, str]:
@@ -132,6 +142,8 @@ def _site_problems(data: SiteInput, *, needs_sector: bool) -> dict[str, str]:
         problems["name"] = "required"
     if (needs_sector or data.sector) and sector(data.sector) is None:
         problems["sector"] = "not a VSIC 2018 manufacturing code (10xxx to 33xxx)"
+    if not _is_time_zone(data.timezone):
+        problems["timezone"] = "not an IANA time zone such as Asia/Ho_Chi_Minh"
     if data.latitude is not None and not -90 <= data.latitude <= 90:
         problems["latitude"] = "must be between -90 and 90"
     if data.longitude is not None and not -180 <= data.longitude <= 180:
@@ -169,6 +181,7 @@ def create_site(session: Session, *, org_ref: int | str, data: SiteInput) -> Sit
         latitude=data.latitude,
         longitude=data.longitude,
         headcount_band=data.headcount_band,
+        timezone=data.timezone,
     )
     session.add(site)
     _commit(session, f"site {site.code!r}")
