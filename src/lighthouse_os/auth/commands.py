@@ -78,9 +78,10 @@ def site_create(
     lon: Annotated[float | None, typer.Option(help="Longitude.")] = None,
     district: Annotated[str, typer.Option(help="District or ward.")] = "",
     code: Annotated[str | None, typer.Option(help="Handle used in MQTT topics.")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "Asia/Ho_Chi_Minh",
     json_out: Json = False,
 ) -> None:
-    """Add a factory to a manufacturer organisation."""
+    """Add a factory to a manufacturer, or a station site to a program."""
     data_in = service.SiteInput(
         name=name,
         sector=sector,
@@ -89,6 +90,7 @@ def site_create(
         latitude=lat,
         longitude=lon,
         code=code,
+        timezone=timezone,
     )
     with _session() as session:
         site = service.create_site(session, org_ref=org, data=data_in)
@@ -100,6 +102,7 @@ def site_create(
             "vsic_code": site.vsic_code,
             "vsic_name": site.vsic_name,
             "park": site.park,
+            "timezone": site.timezone,
         }
     _out(json_out, data, f"site {site.code} (id {site.id}) created")
 
