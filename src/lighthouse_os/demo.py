@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
+from lighthouse_os.alerts.demo import seed_alerts
 from lighthouse_os.assessment.demo import seed_assessments
 from lighthouse_os.auth.demo import DEMO_PASSWORD, DEMO_USERS, seed_identity
 from lighthouse_os.bootstrap import initialise
@@ -32,6 +33,7 @@ DEMO_STEPS: list[DemoStep] = [
     seed_factories,
     seed_assessments,
     seed_environment,
+    seed_alerts,
     _mark_seeded,
 ]
 
