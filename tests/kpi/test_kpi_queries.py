@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -144,13 +145,14 @@ def test_tile_plan_covers_the_range_once(cuts: list[int], offset_s: int) -> None
     lo = datetime(2025, 1, 1, tzinfo=UTC)
     hi = lo + timedelta(hours=4)
     edges = [lo + timedelta(seconds=offset_s), *(lo + timedelta(seconds=c) for c in sorted(cuts))]
-    ranges = [LabelledSpan(a, a, b) for a, b in zip(edges, edges[1:], strict=False) if a < b]
+    ranges = [LabelledSpan(a, a, b) for a, b in itertools.pairwise(edges) if a < b]
     plan = tile_plan(ranges, lo, hi)
     tiles = sorted(
         zip(plan.table["bucket"].to_pylist(), plan.table["bucket_end"].to_pylist(), strict=True)
     )
-    assert tiles[0][0] == lo and tiles[-1][1] == hi
-    assert all(a[1] == b[0] for a, b in zip(tiles, tiles[1:], strict=False))
+    assert tiles[0][0] == lo
+    assert tiles[-1][1] == hi
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(tiles))
 
 
 def test_open_reader_refuses_an_in_memory_duckdb_store() -> None:

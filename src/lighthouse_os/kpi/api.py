@@ -217,14 +217,14 @@ def post_product(
     return JSONBytes(product_dict(product, body.machine))
 
 
-@router.delete("/sites/{site_id}/kpi/products/{product_id}")
+@router.delete("/sites/{site_id}/kpi/products")
 def delete_product(
-    site_id: str, product_id: int, principal: PrincipalDep, session: SessionDep
+    site_id: str, principal: PrincipalDep, session: SessionDep, machine: str = "", code: str = ""
 ) -> JSONBytes:
-    """Remove a product."""
+    """Remove the product `code` of `machine` (query parameters)."""
     site = authorize_site(session, principal, site_id, Action.SITE_WRITE)
-    service.delete_product(session, site, product_id)
-    return JSONBytes({"deleted": product_id})
+    service.delete_product(session, site, machine, code)
+    return JSONBytes({"deleted": {"machine": machine, "code": code}})
 
 
 # -- JSON shapes ----------------------------------------------------------------------------------

@@ -204,10 +204,14 @@ def save_product(
     return RedirectResponse(f"/sites/{site.id}/kpi/settings", status_code=303)
 
 
-@router.post("/sites/{site_id}/kpi/products/{product_id}/delete")
+@router.post("/sites/{site_id}/kpi/products/delete")
 def delete_product(
-    site_id: str, product_id: int, principal: PrincipalDep, session: SessionDep
+    site_id: str,
+    principal: PrincipalDep,
+    session: SessionDep,
+    machine: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     site = authorize_site(session, principal, site_id, Action.SITE_WRITE)
-    service.delete_product(session, site, product_id)
+    service.delete_product(session, site, machine, code)
     return RedirectResponse(f"/sites/{site.id}/kpi/settings", status_code=303)

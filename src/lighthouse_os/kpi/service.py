@@ -160,11 +160,17 @@ def save_product(session: Session, site: Site, data: ProductIn) -> ProductRecord
     return product
 
 
-def delete_product(session: Session, site: Site, product_id: int) -> None:
-    """Remove a product of this site."""
-    product = session.get(ProductRecord, product_id)
-    if product is None or product.site_id != site.id:
-        raise NotFound("product not found")
+def delete_product(session: Session, site: Site, machine: str, code: str) -> None:
+    """Remove the product `code` of a machine of this site."""
+    product = session.scalar(
+        select(ProductRecord)
+        .join(AssetNode, AssetNode.id == ProductRecord.node_id)
+        .where(
+            ProductRecord.site_id == site.id, AssetNode.path == machine, ProductRecord.code == code
+        )
+    )
+    if product is None:
+        raise NotFound(f"no product {code!r} on machine {machine!r}")
     session.delete(product)
     session.commit()
 
