@@ -20,11 +20,11 @@ from lighthouse_os.auth import api as auth_api
 from lighthouse_os.auth import pages as auth_pages
 from lighthouse_os.auth.csrf import verify_csrf
 from lighthouse_os.auth.deps import optional_principal
-from lighthouse_os.kpi import api as kpi_api
-from lighthouse_os.kpi import pages as kpi_pages
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.environment import api as environment_api
 from lighthouse_os.environment import pages as environment_pages
+from lighthouse_os.kpi import api as kpi_api
+from lighthouse_os.kpi import pages as kpi_pages
 from lighthouse_os.settings import Settings
 from lighthouse_os.telemetry import api as telemetry_api
 from lighthouse_os.telemetry import pages as telemetry_pages
