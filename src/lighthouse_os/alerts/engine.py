@@ -52,6 +52,7 @@ class EngineOptions:
     lookback: timedelta = timedelta(minutes=15)
     kpi_lookback: timedelta = timedelta(days=1)
     raw_grace: timedelta = timedelta(seconds=30)
+    kpi_every: timedelta = timedelta(minutes=1)
     policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
 
 
@@ -95,6 +96,7 @@ class AlertEngine:
         self._open_reader = reader
         self._reader: KpiReader | None = None
         self._reader_failed = False
+        self._kpi_checked: dict[int, datetime] = {}
 
     def run_once(self, now: datetime | None = None) -> RunReport:
         """One pass over every site; returns counts for logs and tests."""
@@ -137,7 +139,7 @@ class AlertEngine:
         plain = [r for r in rules if r.kind != "kpi"]
         self._rules(session, plain, lambda b, s: self._tag_points(b, s, now, run), now, run)
         kpi_rules = [r for r in rules if r.kind == "kpi"]
-        if kpi_rules and (reader := self._kpi_reader()) is not None:
+        if kpi_rules and self._kpi_due(site.id, now) and (reader := self._kpi_reader()):
             feed = lambda b, s: self._kpi_points(session, reader, site, b, s, now)  # noqa: E731
             self._rules(session, kpi_rules, feed, now, run)
         self._detectors(session, site, now, run)
@@ -236,6 +238,14 @@ class AlertEngine:
             machines = [m for k, m in by_series.values() if k != "power_factor"]
             points += kpis.shift_points(session, reader, site, sorted(shift), machines, start, now)
         return [p for p in points if p.series in since and p.ts > since[p.series]]
+
+    def _kpi_due(self, site_id: int, now: datetime) -> bool:
+        """KPI periods end on the hour at the finest, so one check a minute is enough."""
+        last = self._kpi_checked.get(site_id)
+        if last is not None and timedelta(0) <= now - last < self.options.kpi_every:
+            return False
+        self._kpi_checked[site_id] = now
+        return True
 
     def _kpi_reader(self) -> KpiReader | None:
         if self._reader is None and self._open_reader is not None and not self._reader_failed:
