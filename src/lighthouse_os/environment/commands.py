@@ -6,6 +6,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -15,13 +16,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lighthouse_os.environment import calculator, standards
+from lighthouse_os.db.base import utcnow
+from lighthouse_os.environment import (
+    calculator,
+    export,
+    monitoring,
+    receiver,
+    sender,
+    service,
+    standards,
+)
 from lighthouse_os.environment.feed import FeedError, parse_feed
+from lighthouse_os.environment.receiver import Receiver
 from lighthouse_os.environment.scale import POLLUTANTS
+from lighthouse_os.environment.schemas import AirStationInput, MonitoringStationInput, parse_input
+from lighthouse_os.telemetry.service import TelemetryService, build_sink, local_instant
 
 if TYPE_CHECKING:
     from lighthouse_os.settings import Settings
-    from lighthouse_os.telemetry.service import TelemetryService
 
 BAD_INPUT = 2  # Click's own code for usage errors; bad input files are the same kind of mistake
 SOME_FILES_FAILED = 1
@@ -150,6 +162,7 @@ def _import_table(results: list[dict[str, Any]]) -> None:
 # -- database-backed commands ---------------------------------------------------------------
 
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ALL = ",".join(POLLUTANTS)
 InboxOption = Annotated[Path, typer.Option("--inbox", help="Folder the files arrive in.")]
 monitoring_app = typer.Typer(
     help="Continuous wastewater and stack monitoring (Circular 10/2021 files).",
@@ -179,8 +192,6 @@ def _database_ready(settings: Settings) -> bool:
 
 @contextmanager
 def _sink(settings: Settings | None = None) -> Iterator[TelemetryService]:
-    from lighthouse_os.telemetry.service import build_sink
-
     sink = build_sink(settings or _settings())
     try:
         yield sink
@@ -188,25 +199,19 @@ def _sink(settings: Settings | None = None) -> Iterator[TelemetryService]:
         sink.close()
 
 
-def _now() -> Any:
-    from lighthouse_os.db.base import utcnow
-
-    return utcnow()
-
-
 def _import_one(sink: TelemetryService, path: Path) -> dict[str, Any]:
-    from lighthouse_os.environment.monitoring import SOURCE, receive_file
-
     try:
         data = path.read_bytes()
     except OSError as err:
         return {"file": path.name, "error": {"code": "unreadable", "message": str(err)}}
     with sink.sessions() as session:
         try:
-            return receive_file(session, sink, str(path), data, now=_now()).to_json_dict()
+            return monitoring.receive_file(
+                session, sink, str(path), data, now=utcnow()
+            ).to_json_dict()
         except FeedError as err:
             reason = f"{err.code}: {err.message} ({path.name})"
-            sink.dead_letter(source=SOURCE, payload=data, reason=reason, site=None)
+            sink.dead_letter(source=monitoring.SOURCE, payload=data, reason=reason, site=None)
             return {"file": path.name, "error": {"code": err.code, "message": err.message}}
 
 
@@ -222,23 +227,19 @@ def monitoring_receive(
     json_out: Json = False,
 ) -> None:
     """Watch an inbox folder: store each file, move it to processed/ or failed/, check gaps."""
-    from lighthouse_os.environment.receiver import Receiver
-
     with _sink() as sink:
-        receiver = Receiver(inbox, sink.sessions, sink, settle_s=settle, checks=_checks(sink))
+        watcher = Receiver(inbox, sink.sessions, sink, settle_s=settle, checks=_checks(sink))
         if once:
-            outcomes = receiver.drain(timeout_s=max(30.0, 3 * settle))
-            receiver.periodic()
+            outcomes = watcher.drain(timeout_s=max(30.0, 3 * settle))
+            watcher.periodic()
             _print_outcomes(outcomes, json_out)
             return
         _run_until_interrupted(
-            lambda stop: receiver.run(stop, interval_s=interval, on_outcome=_echo)
+            lambda stop: watcher.run(stop, interval_s=interval, on_outcome=_echo)
         )
 
 
 def _checks(sink: TelemetryService) -> list[tuple[float, Any]]:
-    from lighthouse_os.environment import receiver, service
-
     def air(session: Any, now: Any) -> None:
         service.refresh_air_exceedances(session, sink.store, now=now)
 
@@ -286,20 +287,19 @@ def monitoring_ftp(
 ) -> None:
     """Run an FTP server whose uploads land in the inbox and are received at once."""
     from lighthouse_os.environment.ftp import FeedFtpServer, generate_password
-    from lighthouse_os.environment.receiver import Receiver
 
     if password is None:
         password = generate_password()
         typer.echo(f"FTP user {user}, password (shown once): {password}")
     with _sink() as sink:
         server = FeedFtpServer(inbox, user=user, password=password, host=host, port=port)
-        receiver = Receiver(inbox, sink.sessions, sink, busy=server.uploading, checks=_checks(sink))
-        server.on_received = receiver.mark_complete
+        watcher = Receiver(inbox, sink.sessions, sink, busy=server.uploading, checks=_checks(sink))
+        server.on_received = watcher.mark_complete
         server.start()
-        typer.echo(f"FTP on {host}:{server.address[1]} → {receiver.inbox} (Ctrl+C to stop)")
+        typer.echo(f"FTP on {host}:{server.address[1]} → {watcher.inbox} (Ctrl+C to stop)")
         try:
             _run_until_interrupted(
-                lambda stop: receiver.run(stop, interval_s=interval, on_outcome=_echo)
+                lambda stop: watcher.run(stop, interval_s=interval, on_outcome=_echo)
             )
         finally:
             server.stop()
@@ -315,8 +315,6 @@ def monitoring_send(
     once: Annotated[bool, typer.Option("--once", help="One cycle, then exit.")] = False,
 ) -> None:
     """Write this site's station file every interval from its own telemetry and push it by FTP."""
-    from lighthouse_os.environment import monitoring, sender
-
     target = sender.parse_ftp_url(ftp)
     settings = _settings()
     with _sink(settings) as sink:
@@ -359,9 +357,6 @@ def monitoring_station_add(
     json_out: Json = False,
 ) -> None:
     """Register (or update) a monitoring station so the receiver stores its files."""
-    from lighthouse_os.environment import monitoring
-    from lighthouse_os.environment.schemas import MonitoringStationInput, parse_input
-
     data = parse_input(
         MonitoringStationInput,
         {"code": code, "site": site, "kind": kind, "column": column, "kq": kq, "kf": kf,
@@ -389,8 +384,6 @@ def _tag_map(pairs: list[str]) -> dict[str, str]:
 @station_app.command("list")
 def monitoring_station_list(json_out: Json = False) -> None:
     """Registered monitoring stations."""
-    from lighthouse_os.environment import monitoring
-
     with _sink() as sink, sink.sessions() as session:
         rows = [monitoring.station_dict(m) | {"site": s.code} for m, s in
                 monitoring.monitoring_stations(session)]  # fmt: skip
@@ -404,11 +397,9 @@ def monitoring_station_list(json_out: Json = False) -> None:
 @monitoring_app.command("gaps")
 def monitoring_gaps(json_out: Json = False) -> None:
     """Check every station for transmission gaps now; list the open ones."""
-    from lighthouse_os.environment import monitoring, receiver
-
     with _sink() as sink, sink.sessions() as session:
         codes = {m.id: m.code for m, _site in monitoring.monitoring_stations(session)}
-        found = receiver.check_gaps(session, now=_now())
+        found = receiver.check_gaps(session, now=utcnow())
         rows = [receiver.gap_dict(g, codes[g.station_id]) for g in found]
     if json_out:
         _print_json(rows)
@@ -429,14 +420,9 @@ def air_station_add(
     park: Annotated[str, typer.Option(help="Industrial park, if any.")] = "",
     operator: Annotated[str, typer.Option(help="Who runs the station.")] = "",
     kind: Annotated[str, typer.Option(help="urban, roadside, industrial or background.")] = "urban",
-    parameters: Annotated[str, typer.Option(help="Comma-separated pollutants.")] = ",".join(
-        POLLUTANTS
-    ),
+    parameters: Annotated[str, typer.Option(help="Comma-separated pollutants.")] = ALL,
 ) -> None:
     """Register an air station: a site of the program with one µg/m³ tag per pollutant."""
-    from lighthouse_os.environment import service
-    from lighthouse_os.environment.schemas import AirStationInput, parse_input
-
     values = [p.strip() for p in parameters.split(",") if p.strip()]
     data = parse_input(
         AirStationInput,
@@ -451,10 +437,8 @@ def air_station_add(
 @air_app.command("now")
 def air_now(json_out: Json = False) -> None:
     """The current hourly VN_AQI of every air station."""
-    from lighthouse_os.environment import export, service
-
     with _sink() as sink, sink.sessions() as session:
-        rows = export.current_observations(service.city_air(session, sink.store, now=_now()))
+        rows = export.current_observations(service.city_air(session, sink.store, now=utcnow()))
     if json_out:
         _print_json([export.flat_row(r) for r in rows])
         return
@@ -465,10 +449,8 @@ def air_now(json_out: Json = False) -> None:
 @air_app.command("check")
 def air_check(json_out: Json = False) -> None:
     """Compare every air station's hourly means with QCVN 05:2023; store new exceedances."""
-    from lighthouse_os.environment import service
-
     with _sink() as sink, sink.sessions() as session:
-        new = service.refresh_air_exceedances(session, sink.store, now=_now())
+        new = service.refresh_air_exceedances(session, sink.store, now=utcnow())
         rows = [service.exceedance_dict(e) for e in new]
     if json_out:
         _print_json(rows)
@@ -494,24 +476,13 @@ def export_air(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write.")] = None,
 ) -> None:
     """Hourly AirQualityObserved records (FIWARE) of every station; default: the last 24 h."""
-    from datetime import timedelta
-
-    from lighthouse_os.environment import export
-    from lighthouse_os.telemetry.service import local_instant
-
-    until = local_instant(end, "Asia/Ho_Chi_Minh") if end else _now()
+    until = local_instant(end, "Asia/Ho_Chi_Minh") if end else utcnow()
     since = local_instant(start, "Asia/Ho_Chi_Minh") if start else until - timedelta(hours=24)
     if fmt is ExportFormat.parquet and output is None:
         _fail("Parquet is binary: give --output FILE")
     with _sink() as sink, sink.sessions() as session:
         rows = export.observations(session, sink.store, start=since, end=until)
-    body: bytes = (
-        export.to_csv(rows).encode()
-        if fmt is ExportFormat.csv
-        else export.to_parquet(rows)
-        if fmt is ExportFormat.parquet
-        else orjson.dumps(export.to_ngsi_ld(rows), option=orjson.OPT_INDENT_2) + b"\n"
-    )
+    body = export.render(rows, fmt.value)
     if output is None:
         sys.stdout.write(body.decode())
         return

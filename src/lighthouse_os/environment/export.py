@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
@@ -95,10 +96,13 @@ def observations(
     """Every station hour in [start, end) that has data, by station then time."""
     method = standards.vn_aqi_method()
     first, last = floor_hour(start), floor_hour(end)
+    pairs = service.air_stations(session, program_id)
+    # 11 hours before the range feed the PM NowCast of its first hours.
+    sites = [site for _, site in pairs]
+    by_site = service.hourly_means_of(session, store, sites, first - 11 * HOUR, last)
     found = []
-    for station, site in service.air_stations(session, program_id):
-        # 11 hours before the range feed the PM NowCast of its first hours.
-        means = service.hourly_means(session, store, site, first - 11 * HOUR, last)
+    for station, site in pairs:
+        means = by_site.get(site.id, [])
         series = index_hours(means)
         for hour in means:
             if hour.start >= first:
@@ -215,3 +219,14 @@ def _property(key: str, value: Any) -> dict[str, Any]:
 def to_ngsi_ld(rows: Sequence[AirObservation], *, key_values: bool = False) -> list[dict[str, Any]]:
     """The observations as a list of NGSI-LD entities."""
     return [ngsi_ld_entity(obs, key_values=key_values) for obs in rows]
+
+
+def render(rows: Sequence[AirObservation], fmt: str) -> bytes:
+    """The observations in `fmt`: `csv`, `parquet` or `ngsi-ld` (normalised, indented JSON)."""
+    if fmt == "csv":
+        return to_csv(rows).encode()
+    if fmt == "parquet":
+        return to_parquet(rows)
+    if fmt == "ngsi-ld":
+        return orjson.dumps(to_ngsi_ld(rows), option=orjson.OPT_INDENT_2) + b"\n"
+    raise ValueError(f"unknown format {fmt!r}; use csv, parquet or ngsi-ld")

@@ -10,14 +10,23 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
-from pyftpdlib.ioloop import IOLoop
-from pyftpdlib.servers import FTPServer
+with warnings.catch_warnings():
+    # pyftpdlib 2.x imports asyncore and asynchat, which Python 3.11 marks as deprecated (on
+    # 3.12, where they are gone, it uses its own copies); nothing here uses them directly.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"The (asyncore|asynchat) module is deprecated",
+        category=DeprecationWarning,
+    )
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.ioloop import IOLoop
+    from pyftpdlib.servers import FTPServer
 
 log = logging.getLogger(__name__)
 

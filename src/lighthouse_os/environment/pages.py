@@ -12,7 +12,7 @@ from lighthouse_os.auth import service as auth
 from lighthouse_os.auth.deps import PrincipalDep
 from lighthouse_os.auth.policy import Action
 from lighthouse_os.db.base import utcnow
-from lighthouse_os.environment import aqi, service, standards
+from lighthouse_os.environment import aqi, receiver, service, standards
 from lighthouse_os.environment.averaging import HOUR, ICT
 from lighthouse_os.environment.models import aware
 from lighthouse_os.environment.scale import POLLUTANTS, Band
@@ -63,7 +63,7 @@ def site_monitoring(
 ) -> HTMLResponse:
     """A factory's own continuous-monitoring stations: completeness, statistics, findings."""
     site = auth.authorize_site(session, principal, site_id, Action.SITE_READ)
-    stations = service.site_monitoring(session, site, now=utcnow())
+    stations = receiver.site_monitoring(session, site, now=utcnow())
     context = {"site": site, "stations": stations, "local": local_time, "hours": HOURS_24}
     return render(request, "environment/site_monitoring.html", context)
 

@@ -1,4 +1,4 @@
-"""The inbox watcher of the receiver role, and the transmission-gap check.
+"""The receiver role: the inbox watcher, the transmission-gap check, and what the pages show.
 
 Files arrive in an inbox folder (from the embedded FTP server, another FTP server or a copy);
 each finished file passes through `monitoring.receive_file` and moves to
@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lighthouse_os.auth.models import Site
@@ -25,15 +25,19 @@ from lighthouse_os.db.base import utcnow
 from lighthouse_os.environment.compliance import Gap, find_gaps
 from lighthouse_os.environment.feed import FeedError, parse_file_name
 from lighthouse_os.environment.models import (
+    MonitoringExceedance,
     MonitoringFile,
     MonitoringGap,
+    MonitoringReading,
     MonitoringStation,
     aware,
     utc,
 )
 from lighthouse_os.environment.monitoring import (
     SOURCE,
+    ChartBuffer,
     find_monitoring_station,
+    monitoring_stations,
     receive_file,
     station_code,
 )
@@ -46,6 +50,7 @@ PROCESSED, FAILED = "processed", "failed"
 PARTIAL_SUFFIXES = (".part", ".tmp", ".filepart", ".crdownload", ".partial")
 MAX_ATTEMPTS = 3
 GAP_LOOKBACK = timedelta(days=2)
+HEALTH_GAP_DAYS = timedelta(days=3)  # gaps shown on the pages: those ending in the last 3 days
 
 
 # -- the inbox ------------------------------------------------------------------------------
@@ -159,17 +164,21 @@ class Receiver:
         return ready
 
     def poll(self) -> list[Outcome]:
-        """Process every ready file; a file that keeps failing goes to failed/ at last."""
-        outcomes = []
+        """Process every ready file; a file that keeps failing goes to failed/ at last.
+
+        The chart points of all the files of one poll are written to the store together.
+        """
+        outcomes, charts = [], ChartBuffer()
         for path in self.ready():
             try:
-                outcomes.append(self.process(path))
+                outcomes.append(self.process(path, charts))
             except Exception:  # the loop must survive a database hiccup; retried next poll
                 attempts = self._attempts.get(path, 0) + 1
                 self._attempts[path] = attempts
                 log.exception("receiving %s failed (attempt %d)", path.name, attempts)
                 if attempts >= MAX_ATTEMPTS:
                     outcomes.append(self._fail(path, b"", "receiver_error: see the log", None))
+        charts.flush(self.sink)
         return outcomes
 
     def drain(self, timeout_s: float = 30.0, pause_s: float = 0.2) -> list[Outcome]:
@@ -182,13 +191,18 @@ class Receiver:
                 return outcomes
             time.sleep(pause_s)
 
-    def process(self, path: Path) -> Outcome:
-        """Receive one file now and move it to processed/ or failed/."""
+    def process(self, path: Path, charts: ChartBuffer | None = None) -> Outcome:
+        """Receive one file now and move it to processed/ or failed/.
+
+        With `charts`, its chart points are queued there for the caller to flush.
+        """
         relative = path.relative_to(self.inbox).as_posix()
         data = path.read_bytes()
         with self.sessions() as session:
             try:
-                received = receive_file(session, self.sink, relative, data, now=self.clock())
+                received = receive_file(
+                    session, self.sink, relative, data, now=self.clock(), charts=charts
+                )
             except FeedError as err:
                 site_code = _site_of_name(session, relative)
                 return self._fail(path, data, f"{err.code}: {err.message}", site_code)
@@ -339,3 +353,121 @@ def gap_dict(gap: MonitoringGap, station: str) -> dict[str, Any]:
         "last_file_at": last,
         "open": gap.open,
     }
+
+
+# -- what the receiver shows: completeness, statistics, the latest file ---------------------
+
+
+@dataclass(frozen=True)
+class StationHealth:
+    """A monitoring station's data completeness over the last 24 h and its recent findings."""
+
+    station: MonitoringStation
+    site: Site
+    files_24h: int
+    expected_24h: int
+    last_file_at: datetime | None
+    gaps: tuple[MonitoringGap, ...]
+    exceedances: tuple[MonitoringExceedance, ...]
+
+    @property
+    def completeness(self) -> float:
+        """Files received ÷ files expected in the last 24 h (capped at 1)."""
+        return min(1.0, self.files_24h / self.expected_24h) if self.expected_24h else 0.0
+
+
+def station_health(
+    session: Session, station: MonitoringStation, site: Site, *, now: datetime
+) -> StationHealth:
+    """Completeness (files in the last 24 h by their own time stamps), gaps and exceedances."""
+    since, now = utc(now - timedelta(hours=24)), utc(now)
+    files = session.scalar(
+        select(func.count()).where(
+            MonitoringFile.station_id == station.id,
+            MonitoringFile.file_time > since,
+            MonitoringFile.file_time <= now,
+        )
+    )
+    last = session.scalar(
+        select(func.max(MonitoringFile.file_time)).where(MonitoringFile.station_id == station.id)
+    )
+    gaps = session.scalars(
+        select(MonitoringGap)
+        .where(MonitoringGap.station_id == station.id, MonitoringGap.end > now - HEALTH_GAP_DAYS)
+        .order_by(MonitoringGap.start.desc())
+    )
+    found = session.scalars(
+        select(MonitoringExceedance)
+        .where(MonitoringExceedance.station_id == station.id)
+        .order_by(MonitoringExceedance.window_start.desc())
+        .limit(50)
+    )
+    expected = int(timedelta(hours=24) / timedelta(seconds=station.interval_s))
+    last_at = aware(last) if last is not None else None
+    return StationHealth(station, site, files or 0, expected, last_at, tuple(gaps), tuple(found))
+
+
+@dataclass(frozen=True)
+class ParameterStats:
+    """Min, max and mean of one parameter's status-00 values over a period, with the limit."""
+
+    symbol: str
+    unit: str
+    count: int
+    minimum: float
+    maximum: float
+    mean: float
+
+
+def parameter_stats(
+    session: Session, station: MonitoringStation, *, start: datetime, end: datetime
+) -> list[ParameterStats]:
+    """Per-parameter statistics of the values that count (status 00, numeric) in [start, end)."""
+    rows = session.execute(
+        select(
+            MonitoringReading.symbol,
+            func.min(MonitoringReading.unit),
+            func.count(),
+            func.min(MonitoringReading.value),
+            func.max(MonitoringReading.value),
+            func.avg(MonitoringReading.value),
+        )
+        .where(
+            MonitoringReading.station_id == station.id,
+            MonitoringReading.status == "00",
+            MonitoringReading.value.is_not(None),
+            MonitoringReading.time >= utc(start),
+            MonitoringReading.time < utc(end),
+        )
+        .group_by(MonitoringReading.symbol)
+        .order_by(MonitoringReading.symbol)
+    )
+    return [
+        ParameterStats(s, u, int(n), float(lo), float(hi), float(m)) for s, u, n, lo, hi, m in rows
+    ]
+
+
+def latest_readings(session: Session, station: MonitoringStation) -> list[MonitoringReading]:
+    """The readings of the station's most recent file (by the time in its name)."""
+    last = session.scalar(
+        select(MonitoringFile.id)
+        .where(MonitoringFile.station_id == station.id)
+        .order_by(MonitoringFile.file_time.desc())
+        .limit(1)
+    )
+    if last is None:
+        return []
+    query = select(MonitoringReading).where(MonitoringReading.file_id == last)
+    return list(session.scalars(query.order_by(MonitoringReading.id)))
+
+
+def site_monitoring(
+    session: Session, site: Site, *, now: datetime
+) -> list[tuple[StationHealth, list[ParameterStats], list[MonitoringReading]]]:
+    """A site's own stations: health, 24-h statistics and the latest file's readings."""
+    out = []
+    for station, station_site in monitoring_stations(session, [site.id]):
+        stats = parameter_stats(session, station, start=now - timedelta(hours=24), end=now)
+        health = station_health(session, station, station_site, now=now)
+        out.append((health, stats, latest_readings(session, station)))
+    return out

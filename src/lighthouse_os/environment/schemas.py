@@ -14,7 +14,7 @@ StationKind = Literal["urban", "roadside", "industrial", "background"]
 MonitoringKind = Literal["wastewater", "stack"]
 # `<Province>_<Facility>_<NUO|KHI><3 digits>`, as in the Circular 10/2021 file names.
 MONITORING_CODE = re.compile(
-    r"^(?P<province>[^_\s]+)_(?P<facility>\S+)_(?P<station>(NUO|KHI)\d{3})$"
+    r"^(?P<province>[^_\s]+)_(?P<facility>\S+)_(?P<station>(NUO|KHI)\d{3})$", re.IGNORECASE
 )
 KIND_PREFIX = {"wastewater": "NUO", "stack": "KHI"}
 M = TypeVar("M", bound=BaseModel)

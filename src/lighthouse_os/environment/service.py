@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyarrow as pa
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.assets import service as assets
@@ -25,17 +25,12 @@ from lighthouse_os.assets.models import Tag
 from lighthouse_os.auth import service as auth
 from lighthouse_os.auth.models import Organisation, Site
 from lighthouse_os.auth.policy import OrgKind, Principal, Role
-from lighthouse_os.environment import qcvn, standards
+from lighthouse_os.environment import qcvn, receiver, standards
 from lighthouse_os.environment.aqi import AqiResult, vn_hourly_aqi
 from lighthouse_os.environment.averaging import HOUR, ICT, HourlyMeans, index_hours
 from lighthouse_os.environment.models import (
     AirExceedance,
     AirStation,
-    MonitoringExceedance,
-    MonitoringFile,
-    MonitoringGap,
-    MonitoringReading,
-    MonitoringStation,
     aware,
     utc,
 )
@@ -52,7 +47,6 @@ from lighthouse_os.telemetry.store import TimeSeriesStore
 AIR_UNIT = "ug/m3"  # UCUM for µg/m³, the unit of every VN_AQI input (CO too)
 HISTORY_HOURS = 24
 STALE_AFTER = timedelta(hours=3)  # a "current" AQI older than this is shown as out of date
-HEALTH_GAP_DAYS = timedelta(days=3)  # gaps shown on the pages: those ending in the last 3 days
 POLLUTANT_NAMES = {
     "pm25": ("PM2.5", "Bụi mịn PM2.5", "Fine particles PM2.5"),
     "pm10": ("PM10", "Bụi PM10", "Particles PM10"),
@@ -345,55 +339,6 @@ def air_exceedances(
     return [(e, s) for e, s in session.execute(query)]
 
 
-@dataclass(frozen=True)
-class StationHealth:
-    """A monitoring station's data completeness over the last 24 h and its recent findings."""
-
-    station: MonitoringStation
-    site: Site
-    files_24h: int
-    expected_24h: int
-    last_file_at: datetime | None
-    gaps: tuple[MonitoringGap, ...]
-    exceedances: tuple[MonitoringExceedance, ...]
-
-    @property
-    def completeness(self) -> float:
-        """Files received ÷ files expected in the last 24 h (capped at 1)."""
-        return min(1.0, self.files_24h / self.expected_24h) if self.expected_24h else 0.0
-
-
-def station_health(
-    session: Session, station: MonitoringStation, site: Site, *, now: datetime
-) -> StationHealth:
-    """Completeness (files in the last 24 h by their own time stamps), gaps and exceedances."""
-    since, now = utc(now - timedelta(hours=24)), utc(now)
-    files = session.scalar(
-        select(func.count()).where(
-            MonitoringFile.station_id == station.id,
-            MonitoringFile.file_time > since,
-            MonitoringFile.file_time <= now,
-        )
-    )
-    last = session.scalar(
-        select(func.max(MonitoringFile.file_time)).where(MonitoringFile.station_id == station.id)
-    )
-    gaps = session.scalars(
-        select(MonitoringGap)
-        .where(MonitoringGap.station_id == station.id, MonitoringGap.end > now - HEALTH_GAP_DAYS)
-        .order_by(MonitoringGap.start.desc())
-    )
-    found = session.scalars(
-        select(MonitoringExceedance)
-        .where(MonitoringExceedance.station_id == station.id)
-        .order_by(MonitoringExceedance.window_start.desc())
-        .limit(50)
-    )
-    expected = int(timedelta(hours=24) / timedelta(seconds=station.interval_s))
-    last_at = aware(last) if last is not None else None
-    return StationHealth(station, site, files or 0, expected, last_at, tuple(gaps), tuple(found))
-
-
 # -- views: the city page and a site's own monitoring ---------------------------------------
 
 
@@ -422,7 +367,7 @@ class CityOverview:
     program: Organisation
     air: list[StationAir]
     exceedances: list[tuple[AirExceedance, AirStation]]
-    monitoring: list[StationHealth]
+    monitoring: list[receiver.StationHealth]
 
 
 def city_overview(
@@ -433,72 +378,7 @@ def city_overview(
     found = air_exceedances(session, program_id=program.id, since=now - timedelta(days=7))
     sites = program_site_ids(session, program.id)
     health = [
-        station_health(session, m, s, now=now) for m, s in monitoring_stations(session, sites)
+        receiver.station_health(session, m, s, now=now)
+        for m, s in monitoring_stations(session, sites)
     ]
     return CityOverview(program, air, found, health)
-
-
-@dataclass(frozen=True)
-class ParameterStats:
-    """Min, max and mean of one parameter's status-00 values over a period, with the limit."""
-
-    symbol: str
-    unit: str
-    count: int
-    minimum: float
-    maximum: float
-    mean: float
-
-
-def parameter_stats(
-    session: Session, station: MonitoringStation, *, start: datetime, end: datetime
-) -> list[ParameterStats]:
-    """Per-parameter statistics of the values that count (status 00, numeric) in [start, end)."""
-    rows = session.execute(
-        select(
-            MonitoringReading.symbol,
-            func.min(MonitoringReading.unit),
-            func.count(),
-            func.min(MonitoringReading.value),
-            func.max(MonitoringReading.value),
-            func.avg(MonitoringReading.value),
-        )
-        .where(
-            MonitoringReading.station_id == station.id,
-            MonitoringReading.status == "00",
-            MonitoringReading.value.is_not(None),
-            MonitoringReading.time >= utc(start),
-            MonitoringReading.time < utc(end),
-        )
-        .group_by(MonitoringReading.symbol)
-        .order_by(MonitoringReading.symbol)
-    )
-    return [
-        ParameterStats(s, u, int(n), float(lo), float(hi), float(m)) for s, u, n, lo, hi, m in rows
-    ]
-
-
-def latest_readings(session: Session, station: MonitoringStation) -> list[MonitoringReading]:
-    """The readings of the station's most recent file (by the time in its name)."""
-    last = session.scalar(
-        select(MonitoringFile.id)
-        .where(MonitoringFile.station_id == station.id)
-        .order_by(MonitoringFile.file_time.desc())
-        .limit(1)
-    )
-    if last is None:
-        return []
-    query = select(MonitoringReading).where(MonitoringReading.file_id == last)
-    return list(session.scalars(query.order_by(MonitoringReading.id)))
-
-
-def site_monitoring(
-    session: Session, site: Site, *, now: datetime
-) -> list[tuple[StationHealth, list[ParameterStats], list[MonitoringReading]]]:
-    """A site's own stations: health, 24-h statistics and the latest file's readings."""
-    out = []
-    for station, station_site in monitoring_stations(session, [site.id]):
-        stats = parameter_stats(session, station, start=now - timedelta(hours=24), end=now)
-        health = station_health(session, station, station_site, now=now)
-        out.append((health, stats, latest_readings(session, station)))
-    return out
