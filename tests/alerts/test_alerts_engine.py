@@ -344,3 +344,55 @@ def test_worker_loop_logs_a_failure_once_and_the_recovery_once(
     assert runs == 5
     assert engine.calls == 5
     assert [r.levelname for r in caplog.records] == ["ERROR", "INFO"]
+
+
+def test_oee_rule_raises_at_the_end_of_a_shift_with_the_kpi_service_value(plant: Plant) -> None:
+    from zoneinfo import ZoneInfo
+
+    from lighthouse_os.kpi import service as kpi_service
+    from lighthouse_os.kpi.demo import backfill, provision
+    from lighthouse_os.simulator.publish import SinkPublisher, factory_specs
+    from lighthouse_os.telemetry.service import TelemetryService
+
+    hcm = ZoneInfo("Asia/Ho_Chi_Minh")
+    start, now = datetime(2025, 3, 3, tzinfo=hcm), datetime(2025, 3, 3, 22, 30, tzinfo=hcm)
+    specs = factory_specs(1)  # line-1/cnc-1, working the two HCMC shifts
+    with plant.sessions() as session:
+        provision(session, plant.site(session), specs)
+    backfill(
+        SinkPublisher(TelemetryService(plant.sessions, plant.store), "a1"), specs, start, now, 5
+    )
+    _rule(
+        plant,
+        name="OEE low",
+        kind="kpi",
+        kpi="oee",
+        period="shift",
+        limit=0.99,
+        scope="asset_type",
+        asset_type="cnc",
+    )
+    _engine(plant).run_once(now)
+    (alert,) = _alerts(plant)
+    shift_a_end = datetime(2025, 3, 3, 14, tzinfo=hcm)
+    assert (alert.series, _utc(alert.opened_at), alert.status) == (
+        "line-1/cnc-1#oee",
+        shift_a_end,
+        "open",
+    )
+    url = plant.settings.resolved_timeseries_url
+    reader = open_reader(url)
+    with plant.sessions() as session:
+        report = kpi_service.site_oee(
+            session,
+            reader,
+            plant.site(session),
+            level="machine",
+            kind="shift",
+            start=start,
+            end=now,
+            now=now,
+        )
+    reader.close()
+    (shift_a,) = [r for r in report.rows if (r.key, r.period.end) == ("line-1/cnc-1", shift_a_end)]
+    assert alert.value == pytest.approx(shift_a.kpis.oee)
