@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.assessment import evidence, service
-from lighthouse_os.assessment.answers import AnswerInput
+from lighthouse_os.assessment.answers import AnswerInput, item_ids
+from lighthouse_os.assessment.models import EvidenceFile
 from lighthouse_os.auth.models import User
 from lighthouse_os.auth.policy import Grant, Principal, Role
 from lighthouse_os.db.engine import make_engine, make_session_factory
@@ -56,11 +58,18 @@ def submitted(settings: Settings, site: str) -> int:
 
 
 def evidence_file(settings: Settings, site: str) -> int:
-    """A PNG evidence file on the site's draft."""
+    """A PNG evidence file on the site's draft, on the first capability with room for one."""
     assessment_id = draft(settings, site)
     with sessions(settings) as session:
+        counts = Counter(
+            session.scalars(
+                select(EvidenceFile.item_id).where(EvidenceFile.assessment_id == assessment_id)
+            )
+        )
+        pack = service.open_assessment(session, ROOT, site, assessment_id).pack
+        item = next(i for i in item_ids(pack) if counts[i] < evidence.MAX_FILES_PER_ITEM)
         row = evidence.add_file(
-            session, settings, ROOT, site, assessment_id, "standard_work",
+            session, settings, ROOT, site, assessment_id, item,
             filename="board.png", stream=io.BytesIO(PNG),
         )  # fmt: skip
         return row.id
