@@ -144,7 +144,12 @@ def test_export_csv_round_trips_through_import(
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert [(r["capability"], r["level"], r["mode"], r["met"]) for r in rows] == [
         ("standard_work", "2", "picked", ""),
-        ("quick_changeover", "1", "criteria", "quick_changeover.l1.1;quick_changeover.l1.2;quick_changeover.l1.3"),
+        (
+            "quick_changeover",
+            "1",
+            "criteria",
+            "quick_changeover.l1.1;quick_changeover.l1.2;quick_changeover.l1.3",
+        ),
     ]
     out.write_text(out.read_text(encoding="utf-8-sig").replace("2026-03-02", "2026-09-01"))
     assert run(["assess", "import", str(out), "--data-dir", data_dir]) == 0
