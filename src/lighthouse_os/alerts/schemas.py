@@ -15,7 +15,6 @@ DetectorKindName = Literal["pca_t2q", "robust_z", "ewma"]
 Resolution = Literal["raw", "1m", "1h"]
 
 
-
 def _as_utc(moment: datetime) -> datetime:
     # SQLite returns naive datetimes; everything this feature stores is UTC.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
