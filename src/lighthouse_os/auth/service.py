@@ -504,9 +504,18 @@ def authorize_site(
 
 def visible_sites(session: Session, principal: Principal) -> list[Site]:
     """Every site the caller may read, by name."""
-    sites = session.scalars(select(Site).order_by(Site.name))
+    sites = list(session.scalars(select(Site).order_by(Site.name)))
+    consents: dict[int, dict[int, Consent]] = {}
+    for site_id, program_id, consent in session.execute(
+        select(Enrolment.site_id, Enrolment.program_id, Enrolment.consent)
+    ):  # one query for every site's consents, not one per site
+        consents.setdefault(site_id, {})[program_id] = Consent(consent)
     return [
-        s for s in sites if decide_site(principal, Action.SITE_READ, site_facts(session, s)).allowed
+        s
+        for s in sites
+        if decide_site(
+            principal, Action.SITE_READ, SiteFacts(s.id, s.org_id, consents.get(s.id, {}))
+        ).allowed
     ]
 
 
