@@ -11,7 +11,7 @@ from lighthouse_os.errors import InvalidInput
 from lighthouse_os.telemetry.store import POINT_SCHEMA
 from lighthouse_os.telemetry.store.batch import (
     conform_batch,
-    has_repeated_keys,
+    sort_by_key,
     split_expired,
     ts_bounds,
 )
@@ -85,12 +85,26 @@ def test_split_expired_keeps_everything_without_a_cut() -> None:
 
 
 @pytest.mark.parametrize(("ids", "repeated"), [([1, 2], False), ([1, 1], False), ([1, 1, 1], True)])
-def test_has_repeated_keys_finds_equal_series_and_ts(ids: list[int], repeated: bool) -> None:
+def test_sort_by_key_finds_equal_series_and_ts(ids: list[int], repeated: bool) -> None:
     ts = [T0, T0 + timedelta(seconds=1), T0][: len(ids)]
     batch = pa.table(
         {"series_id": pa.array(ids, pa.int64()), "ts": pa.array(ts, pa.timestamp("us", tz="UTC"))}
     )
-    assert has_repeated_keys(batch) is repeated
+    assert sort_by_key(batch)[1] is repeated
+
+
+def test_sort_by_key_orders_by_series_then_time_keeping_the_first_of_repeats() -> None:
+    later = T0 + timedelta(seconds=1)
+    batch = pa.table(
+        {
+            "series_id": pa.array([2, 1, 2, 1], pa.int64()),
+            "ts": pa.array([later, later, T0, later], pa.timestamp("us", tz="UTC")),
+            "value": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    ordered, repeats = sort_by_key(batch)
+    assert repeats
+    assert ordered["value"].to_pylist() == [2.0, 4.0, 3.0, 1.0]
 
 
 def test_ts_bounds_are_first_and_last_timestamp() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -66,10 +67,20 @@ def split_expired(points: pa.Table, cutoff: datetime | None) -> tuple[pa.Table, 
     return kept, points.num_rows - kept.num_rows
 
 
-def has_repeated_keys(points: pa.Table) -> bool:
-    """True when a (series_id, ts) key occurs more than once in the batch."""
-    keys = points.group_by(["series_id", "ts"], use_threads=False).aggregate([])
-    return bool(keys.num_rows != points.num_rows)
+def sort_by_key(points: pa.Table) -> tuple[pa.Table, bool]:
+    """The batch in (series_id, ts) order, and whether a key occurs more than once.
+
+    The sort is stable, so of repeated keys the first occurrence stays first. A batch already in
+    key order is returned as it is.
+    """
+    series = np.asarray(points["series_id"].to_numpy())
+    ts = np.asarray(points["ts"].cast(pa.int64()).to_numpy())
+    in_order = (series[1:] > series[:-1]) | ((series[1:] == series[:-1]) & (ts[1:] >= ts[:-1]))
+    if not bool(np.all(in_order)):
+        order = np.lexsort((ts, series))
+        points, series, ts = points.take(order), series[order], ts[order]
+    repeats = bool(np.any((series[1:] == series[:-1]) & (ts[1:] == ts[:-1])))
+    return points, repeats
 
 
 def ts_bounds(points: pa.Table) -> tuple[datetime, datetime]:

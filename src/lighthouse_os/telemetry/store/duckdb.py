@@ -50,6 +50,7 @@ class DuckDBStore(SqlStore):
         except duckdb.Error as err:
             raise StoreUnavailable(f"cannot open DuckDB store {path}: {err}") from err
         self._lock = threading.RLock()
+        self._staged: set[str] = set()
         # Rollup buckets truncate in UTC; local calendars are applied per query.
         self._con.execute("SET TimeZone = 'UTC'")
         for statement in self._create_statements():
@@ -91,9 +92,13 @@ class DuckDBStore(SqlStore):
     def _fill_temp(self, name: str, select_sql: str) -> None:
         self._con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select_sql}")
 
+    def _stage(self, name: str, table: pa.Table) -> None:
+        self._con.register(name, table)
+        self._staged.add(name)
+
     def _insert_points(self, points: pa.Table, repeats: bool, bounds: tuple[str, str]) -> int:
         order = pa.array(np.arange(points.num_rows, dtype=np.int64))
-        self._con.register("_lhos_batch", points.append_column("ord", order))
+        self._stage("_lhos_batch", points.append_column("ord", order))
         # Within a batch the first occurrence of a key wins, as a redelivery would.
         first_only = (
             "QUALIFY row_number() OVER (PARTITION BY b.series_id, b.ts ORDER BY b.ord) = 1"
@@ -109,9 +114,11 @@ class DuckDBStore(SqlStore):
         return self._execute(f"INSERT INTO {self.schema}.points SELECT * FROM _lhos_new")
 
     def _release_batch(self) -> None:
-        # Nothing is registered when the batch was refused or empty.
-        with contextlib.suppress(duckdb.Error):
-            self._con.unregister("_lhos_batch")
+        # Registered Arrow tables pin their batches in memory until unregistered.
+        for name in self._staged:
+            with contextlib.suppress(duckdb.Error):
+                self._con.unregister(name)
+        self._staged.clear()
 
     def close(self) -> None:
         """Close the connection (DuckDB checkpoints the file)."""

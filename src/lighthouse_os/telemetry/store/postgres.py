@@ -21,7 +21,13 @@ from lighthouse_os.telemetry.store.base import (
     StoreUnavailable,
 )
 from lighthouse_os.telemetry.store.batch import split_expired
-from lighthouse_os.telemetry.store.sql import ROLLUP_DDL_COLUMNS, SqlStore
+from lighthouse_os.telemetry.store.sql import (
+    ROLLUP_DDL_COLUMNS,
+    STAGED_KEYS,
+    STAGED_LATEST,
+    STAGED_ROWS,
+    SqlStore,
+)
 from lighthouse_os.telemetry.store.template import sql_literal
 
 PARTITIONED = {"points": "ts", "rollup_1m": "bucket"}
@@ -38,6 +44,17 @@ TEMP_TABLES = (
     "ON COMMIT DELETE ROWS",
     "CREATE TEMP TABLE IF NOT EXISTS _lhos_touched_1h (series_id BIGINT, bucket TIMESTAMPTZ) "
     "ON COMMIT DELETE ROWS",
+    *(
+        f"CREATE TEMP TABLE IF NOT EXISTS {name} (series_id BIGINT, bucket TIMESTAMPTZ) "
+        "ON COMMIT DELETE ROWS"
+        for name in STAGED_KEYS.values()
+    ),
+    *(
+        f"CREATE TEMP TABLE IF NOT EXISTS {name} ({ROLLUP_DDL_COLUMNS}) ON COMMIT DELETE ROWS"
+        for name in STAGED_ROWS.values()
+    ),
+    f"CREATE TEMP TABLE IF NOT EXISTS {STAGED_LATEST} (series_id BIGINT, ts TIMESTAMPTZ, "
+    "value DOUBLE PRECISION) ON COMMIT DELETE ROWS",
 )
 
 
@@ -168,10 +185,14 @@ class PostgresStore(SqlStore):
                 f"FOR VALUES FROM ({sql_literal(lower)}) TO ({sql_literal(upper)})"
             )
 
-    def _insert_points(self, points: pa.Table, repeats: bool, bounds: tuple[str, str]) -> int:
-        copy_sql = "COPY _lhos_batch (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
+    def _stage(self, name: str, table: pa.Table) -> None:
+        """Copy `table` into the session temp table `name` (emptied at commit)."""
+        copy_sql = f"COPY {name} ({', '.join(table.column_names)}) FROM STDIN (FORMAT BINARY)"
         with self._conn.cursor() as cur, cur.copy(copy_sql) as copy:
-            copy.write(pgcopy.encode(points))
+            copy.write(pgcopy.encode(table))
+
+    def _insert_points(self, points: pa.Table, repeats: bool, bounds: tuple[str, str]) -> int:
+        self._stage("_lhos_batch", points)
         # Within a batch the first occurrence of a key wins, as a redelivery would.
         chosen = (
             "SELECT DISTINCT ON (series_id, ts) series_id, ts, value FROM _lhos_batch "

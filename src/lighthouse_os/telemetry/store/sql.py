@@ -11,9 +11,10 @@ from types import TracebackType
 from typing import Self
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lighthouse_os.errors import InvalidInput
-from lighthouse_os.telemetry.store import queries
+from lighthouse_os.telemetry.store import pieces, queries
 from lighthouse_os.telemetry.store.base import (
     AGGREGATE_SCHEMA,
     DEFAULT_DELTA_LOOKBACK,
@@ -29,7 +30,7 @@ from lighthouse_os.telemetry.store.base import (
 )
 from lighthouse_os.telemetry.store.batch import (
     conform_batch,
-    has_repeated_keys,
+    sort_by_key,
     split_expired,
     ts_bounds,
 )
@@ -54,6 +55,10 @@ RETAINED = (
     ("minute", "rollup_1m", "bucket", HOUR),
     ("hour", "rollup_1h", "bucket", HOUR),
 )
+# Arrow tables a write stages for SQL to read: new rollup keys, merged rows, latest points.
+STAGED_KEYS = {Level.MINUTE: "_lhos_keys_1m", Level.HOUR: "_lhos_keys_1h"}
+STAGED_ROWS = {Level.MINUTE: "_lhos_rows_1m", Level.HOUR: "_lhos_rows_1h"}
+STAGED_LATEST = "_lhos_latest"
 ROLLUP_DDL_COLUMNS = (
     "series_id BIGINT NOT NULL, bucket TIMESTAMPTZ NOT NULL, count BIGINT NOT NULL, "
     "sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, "
@@ -109,6 +114,10 @@ class SqlStore(abc.ABC):
     @abc.abstractmethod
     def _fill_temp(self, name: str, select_sql: str) -> None:
         """Make temp table `name` hold exactly the rows of `select_sql` for this transaction."""
+
+    @abc.abstractmethod
+    def _stage(self, name: str, table: pa.Table) -> None:
+        """Make `table` readable as `name` (one of `STAGED`) until the write transaction ends."""
 
     @abc.abstractmethod
     def _insert_points(self, points: pa.Table, repeats: bool, bounds: tuple[str, str]) -> int:
@@ -174,25 +183,29 @@ class SqlStore(abc.ABC):
         points = conform_batch(batch)
         if points.num_rows == 0:
             return WriteResult(0, 0)
+        # Sorted outside the lock; dropping expired points later keeps the order.
+        points, repeats = sort_by_key(points)
         self._prepare_write(points)
         with self._transaction():
             try:
-                return self._write_in_transaction(points)
+                return self._write_in_transaction(points, repeats)
             finally:
                 self._release_batch()
 
-    def _write_in_transaction(self, points: pa.Table) -> WriteResult:
+    def _write_in_transaction(self, points: pa.Table, repeats: bool) -> WriteResult:
         points, expired = split_expired(points, self._watermark("raw", self.watermark_lock))
         if points.num_rows == 0:
             return WriteResult(0, 0, 0, expired)
         first, last = ts_bounds(points)
         bounds = (sql_literal(first), sql_literal(last))
-        repeats = has_repeated_keys(points)
         inserted = self._insert_points(points, repeats, bounds)
         conflicts = self._count_conflicts(bounds) if inserted < points.num_rows else 0
         if inserted:
             self._prepare_roll_up(repeats)
-            self._roll_up(first, last)
+            # Every point new and unrepeated: the batch itself is what was inserted.
+            appended = inserted == points.num_rows and not repeats
+            if not (appended and self._merge_rollups(points)):
+                self._roll_up(first, last)
         duplicates = points.num_rows - inserted - conflicts
         return WriteResult(inserted, duplicates, conflicts, expired)
 
@@ -209,6 +222,62 @@ class SqlStore(abc.ABC):
         )
         return int(count) if isinstance(count, int) else 0
 
+    def _merge_rollups(self, points: pa.Table) -> bool:
+        """Fold the new points into the rollups in memory; False (nothing changed) when they
+        interleave with stored samples of a bucket, which must then be recomputed.
+
+        The usual write appends each series after its stored samples: its pieces are computed
+        from the batch and combined with the stored rows of the buckets it touches, so the
+        stored points are never re-read.
+        """
+        minute = pieces.combine(pieces.point_pieces(points), MINUTE, presorted=True)
+        new = {Level.MINUTE: minute, Level.HOUR: pieces.combine(minute, HOUR)}
+        stored = {level: self._stored_pieces(level, rows) for level, rows in new.items()}
+        if any(pieces.overlapping(stored[level], new[level]) for level in new):
+            return False
+        for level, rows in new.items():
+            merged = pieces.combine(pa.concat_tables([stored[level], rows]), level.grain)
+            self._replace_pieces(level, merged, replaces_rows=stored[level].num_rows > 0)
+        self._stage(STAGED_LATEST, pieces.latest_points(minute))
+        self._upsert_latest(f"SELECT series_id, ts, value FROM {STAGED_LATEST}")
+        return True
+
+    def _stored_pieces(self, level: Level, new: pa.Table) -> pa.Table:
+        """The stored rollup rows of `level` for the keys of `new` (staged as its key table)."""
+        keys, table = STAGED_KEYS[level], queries.ROLLUP_TABLES[level]
+        self._stage(keys, new.select(["series_id", "bucket"]))
+        lo, hi = _bucket_range(new, level)
+        columns = ", ".join(f"r.{name}" for name in queries.ROLLUP_COLUMNS)
+        return self._fetch(
+            f"SELECT {columns} FROM {self.schema}.{table} r JOIN {keys} k "
+            "ON k.series_id = r.series_id AND k.bucket = r.bucket "
+            f"WHERE r.bucket >= {sql_literal(lo)} AND r.bucket < {sql_literal(hi)}",
+            pieces.PIECE_SCHEMA,
+        )
+
+    def _replace_pieces(self, level: Level, merged: pa.Table, *, replaces_rows: bool) -> None:
+        keys, table = STAGED_KEYS[level], queries.ROLLUP_TABLES[level]
+        lo, hi = _bucket_range(merged, level)
+        if replaces_rows:
+            self._execute(
+                f"DELETE FROM {self.schema}.{table} AS r WHERE r.bucket >= {sql_literal(lo)} "
+                f"AND r.bucket < {sql_literal(hi)} AND EXISTS (SELECT 1 FROM {keys} k "
+                "WHERE k.series_id = r.series_id AND k.bucket = r.bucket)"
+            )
+        self._stage(STAGED_ROWS[level], merged)
+        columns = ", ".join(queries.ROLLUP_COLUMNS)
+        self._execute(
+            f"INSERT INTO {self.schema}.{table} ({columns}) "
+            f"SELECT {columns} FROM {STAGED_ROWS[level]}"
+        )
+
+    def _upsert_latest(self, select_sql: str) -> None:
+        self._execute(
+            f"INSERT INTO {self.schema}.latest AS cur (series_id, ts, value) {select_sql} "
+            "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
+            "WHERE excluded.ts > cur.ts"
+        )
+
     def _roll_up(self, first: datetime, last: datetime) -> None:
         for level, table in queries.ROLLUP_TABLES.items():
             touched = queries.TOUCHED[level]
@@ -224,12 +293,7 @@ class SqlStore(abc.ABC):
             self._execute(
                 f"INSERT INTO {self.schema}.{table} ({columns}) {refresh.render(lo=lo, hi=hi)}"
             )
-        self._execute(
-            f"INSERT INTO {self.schema}.latest AS cur (series_id, ts, value) "
-            f"{queries.latest_of_touched_template(self.schema, self.dialect).render()} "
-            "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
-            "WHERE excluded.ts > cur.ts"
-        )
+        self._upsert_latest(queries.latest_of_touched_template(self.schema, self.dialect).render())
 
     # -- retention ---------------------------------------------------------------------
 
@@ -305,6 +369,12 @@ class SqlStore(abc.ABC):
     def _read(self, sql: str, schema: pa.Schema) -> pa.Table:
         with self._transaction():
             return self._fetch(sql, schema)
+
+
+def _bucket_range(rows: pa.Table, level: Level) -> tuple[datetime, datetime]:
+    """[first bucket, end of the last bucket) of non-empty rollup rows."""
+    bounds = pc.min_max(rows["bucket"])
+    return bounds["min"].as_py(), bounds["max"].as_py() + level.grain
 
 
 def _ids(series_ids: Sequence[int]) -> list[int]:
