@@ -17,6 +17,7 @@ from lighthouse_os.auth.policy import Principal
 from lighthouse_os.auth.service import authorize_site
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.telemetry import service
+from lighthouse_os.telemetry.columnar import parse_columns
 from lighthouse_os.telemetry.points import IngestResult, RawPoint
 from lighthouse_os.telemetry.service import TelemetryService
 from lighthouse_os.telemetry.store import AggFn, Every, open_store
@@ -129,6 +130,11 @@ def _site_ref(principal: Principal, site: str | None) -> int | str:
 
 
 def _ingest_body(sink: TelemetryService, site: str, body: bytes, ndjson: bool) -> IngestResult:
+    if len(body) <= MAX_BODY_BYTES:
+        columns = parse_columns(body, ndjson=ndjson)
+        fast = None if columns is None else sink.ingest_columns(site, columns, source="http")
+        if fast is not None:
+            return fast
     try:
         points = points_from_body(body, ndjson=ndjson)
     except InvalidInput as err:

@@ -22,6 +22,7 @@ from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.settings import Settings
+from lighthouse_os.telemetry.columnar import TagColumns, check_columns
 from lighthouse_os.telemetry.models import DeadLetter
 from lighthouse_os.telemetry.points import IngestResult, RawPoint, Rejection
 from lighthouse_os.telemetry.store import (
@@ -74,6 +75,7 @@ class TelemetryService:
         self.clock = clock
         self.revision_ttl_s = revision_ttl_s
         self._indexes: dict[str, TagIndex] = {}
+        self._columns: dict[tuple[int, int], TagColumns] = {}
         self._lock = threading.Lock()
 
     # -- TelemetrySink -------------------------------------------------------------------
@@ -103,6 +105,18 @@ class TelemetryService:
             rejected=checked.rejections,
         )
         return result, written
+
+    def ingest_columns(self, site: str, columns: pa.Table, *, source: str) -> IngestResult | None:
+        """Store a clean batch of (tag, ts, value) columns whole; None, with nothing stored,
+        when some point needs the per-point path (`ingest`) to be accepted or rejected."""
+        index = self.tag_index(site)
+        if index is None:
+            return None
+        batch = check_columns(columns, self._tag_columns(index), self.clock())
+        if batch is None:
+            return None
+        written = self._write_table(batch)
+        return IngestResult(written.inserted, written.duplicates + written.conflicts)
 
     def dead_letter(self, *, source: str, payload: bytes, reason: str, site: str | None) -> None:
         """Keep a message that could not be parsed into points, with the reason."""
@@ -160,10 +174,26 @@ class TelemetryService:
 
     # -- writing -------------------------------------------------------------------------
 
+    def _tag_columns(self, index: TagIndex) -> TagColumns:
+        """The index's numeric tags as arrays, built once per asset revision of the site."""
+        key = (index.site_id, index.revision)
+        columns = self._columns.get(key)
+        if columns is None:
+            columns = TagColumns.of(index.tags)
+            with self._lock:
+                stale = [k for k in self._columns if k[0] == index.site_id]
+                for old in stale:
+                    del self._columns[old]
+                self._columns[key] = columns
+        return columns
+
     def _write(self, checked: CheckedBatch) -> WriteResult:
         if not checked.series_ids:
             return WriteResult(0, 0)
-        result = self.store.write(to_arrow(checked))
+        return self._write_table(to_arrow(checked))
+
+    def _write_table(self, batch: pa.Table) -> WriteResult:
+        result = self.store.write(batch)
         if result.conflicts:
             log.warning(
                 "%d points differ from stored values; the first values kept", result.conflicts
