@@ -1,12 +1,13 @@
 """Benchmark: HTTP ingestion through the real app (uvicorn, token auth, SQLite + DuckDB).
 
 Seeds a fresh data folder (a site, `--tags` tags and a site-scoped write token), starts
-`lhos serve` in a child process, and lets `--clients` threads POST JSON batches of `--batch`
-points (distinct timestamps, so every point is new) for `--seconds`. Printed: points/s stored,
-requests/s, request latency p50/p95/max, and the machine's core count. The client runs on
-the same machine, so on a small machine it takes part of the CPU the server could use.
+`lhos serve` in a child process, and lets `--clients` threads POST `--requests` JSON (or
+`--ndjson`) batches each of `--batch` points (distinct timestamps, so every point is new). The
+bodies are encoded before the clock starts, so the timed part is the server's work plus HTTP.
+Printed: points/s stored, requests/s, request latency p50/p95/max, and the machine's core count.
+The client runs on the same machine, so it takes a little of the CPU the server could use.
 
-    python benchmarks/bench_http_ingest.py --batch 1000 --clients 2 --seconds 20
+    python benchmarks/bench_http_ingest.py --batch 10000 --clients 2 --requests 50
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ import httpx
 import orjson
 
 SECRET = "benchmark-secret-key-0123456789-abcdefghij"
+LOAD_BEFORE = (
+    Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else "?"
+)
 
 
 @dataclass
@@ -94,18 +98,28 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start")
 
 
-def client(url: str, token: str, args: argparse.Namespace, offset: int, tally: Tally) -> None:
-    """POST batches until the time is up; client k uses its own timestamp range."""
+def bodies(args: argparse.Namespace, offset: int) -> list[bytes]:
+    """The request bodies of client `offset`, each in its own timestamp range."""
     start = datetime.now(UTC) - timedelta(days=30) + timedelta(days=offset)
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    stop, step = time.monotonic() + args.seconds, 0
-    with httpx.Client(timeout=60) as http:
-        while time.monotonic() < stop:
-            body = orjson.dumps({"points": batch(start, step, args)})
+    encoded = []
+    for step in range(args.requests):
+        points = batch(start, step, args)
+        if args.ndjson:
+            encoded.append(b"\n".join(orjson.dumps(point) for point in points))
+        else:
+            encoded.append(orjson.dumps({"points": points}))
+    return encoded
+
+
+def client(url: str, token: str, args: argparse.Namespace, work: list[bytes], tally: Tally) -> None:
+    """POST the prepared bodies one after the other."""
+    kind = "application/x-ndjson" if args.ndjson else "application/json"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": kind}
+    with httpx.Client(timeout=120) as http:
+        for body in work:
             began = time.perf_counter()
             answer = http.post(url, content=body, headers=headers)
             elapsed = time.perf_counter() - began
-            step += 1
             with tally.lock:
                 tally.requests += 1
                 tally.latencies.append(elapsed)
@@ -133,7 +147,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch", type=int, default=1000, help="points per request")
     parser.add_argument("--clients", type=int, default=2, help="concurrent client threads")
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--requests", type=int, default=50, help="requests per client")
+    parser.add_argument("--ndjson", action="store_true", help="NDJSON bodies instead of JSON")
     parser.add_argument("--tags", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -144,8 +159,9 @@ def main() -> None:
         try:
             tally = Tally()
             url = f"http://127.0.0.1:{port}/api/v1/telemetry"
+            work = [bodies(args, k) for k in range(args.clients)]
             threads = [
-                threading.Thread(target=client, args=(url, token, args, k, tally))
+                threading.Thread(target=client, args=(url, token, args, work[k], tally))
                 for k in range(args.clients)
             ]
             began = time.perf_counter()
@@ -164,8 +180,10 @@ def report(args: argparse.Namespace, tally: Tally, elapsed: float) -> None:
     latencies = sorted(tally.latencies) or [0.0]
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
     print(f"machine: {platform.processor() or platform.machine()}, cores: {os.cpu_count()}")
+    print(f"load average before the run: {LOAD_BEFORE}")
+    body = "NDJSON" if args.ndjson else "JSON"
     setup = f"{args.clients} client thread(s), {args.tags} tags, {elapsed:.1f} s"
-    print(f"batch {args.batch} points, {setup}")
+    print(f"batch {args.batch} points ({body}), {setup}")
     rate = f"requests/s {tally.requests / elapsed:,.1f}, errors {tally.errors}"
     print(f"stored points/s: {tally.points / elapsed:,.0f}  ({rate})")
     print(

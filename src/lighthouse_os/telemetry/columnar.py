@@ -64,8 +64,10 @@ def parse_columns(body: bytes, *, ndjson: bool) -> pa.Table | None:
         unexpected_field_behavior="error",
         newlines_in_values=not ndjson,
     )
-    # A JSON body is one object: its block must hold all of it.
-    read = pa_json.ReadOptions(block_size=max(_MIN_BLOCK, len(body) + 1))
+    # A JSON body is one object, so its block must hold all of it; NDJSON lines are parsed in
+    # blocks by several threads.
+    block = _MIN_BLOCK if ndjson else max(_MIN_BLOCK, len(body) + 1)
+    read = pa_json.ReadOptions(block_size=block)
     try:
         table = pa_json.read_json(io.BytesIO(body), read_options=read, parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -122,13 +124,16 @@ def check_columns(columns: pa.Table, tags: TagColumns, now: datetime) -> pa.Tabl
     position = pc.index_in(columns.column("tag"), value_set=tags.paths)
     if position.null_count:
         return None
-    stamps = columns.column("ts")
-    if not pc.all(pc.match_substring_regex(stamps, ISO_INSTANT)).as_py():
+    # A batch repeats each instant for many tags: check and parse each distinct text once.
+    stamps = _array(columns.column("ts")).dictionary_encode()
+    texts = stamps.dictionary
+    if not pc.all(pc.match_substring_regex(texts, ISO_INSTANT)).as_py():
         return None
     try:
-        instants = _array(stamps).cast(POINT_SCHEMA.field("ts").type)
+        distinct = texts.cast(POINT_SCHEMA.field("ts").type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # e.g. 31 February: the per-point path names it
+    instants = distinct.take(stamps.indices)
     ts_us = np.asarray(instants.cast(pa.int64()).to_numpy())
     latest_us = epoch_us(now) + TOLERANCE_US
     if ts_us.min() < EARLIEST_US or ts_us.max() > latest_us:
