@@ -10,9 +10,12 @@ CSRF). Other unsafe requests are checked when they carry the session cookie; req
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 
-from fastapi import Request
+from fastapi import Request, params
+from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.datastructures import FormData
 
 from lighthouse_os.errors import Forbidden
 
@@ -21,6 +24,7 @@ SESSION_COOKIE = "lhos_session"  # holds the browser session id (auth.deps reads
 FIELD_NAME = "csrf_token"
 HEADER_NAME = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:
@@ -49,19 +53,63 @@ def _token_is_valid(secret_key: str, token: str, browser: str | None) -> bool:
         return False
 
 
-async def verify_csrf(request: Request) -> None:
-    """App-wide dependency: every unsafe, cookie-authenticated request must carry the token."""
-    if request.method in SAFE_METHODS or "authorization" in request.headers:
+async def verify_csrf(request: Request) -> AsyncIterator[None]:
+    """App-wide dependency: every unsafe, cookie-authenticated request must carry the token.
+
+    A form read here stays open for the endpoint, which may read the same cached form; its
+    uploaded files are closed once the response is sent.
+    """
+    is_form = _is_form(request.headers.get("content-type", ""))
+    if not _needs_token(request, is_form):
+        yield
         return
-    is_form = request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    )
-    if not is_form and SESSION_COOKIE not in request.cookies:
-        return  # no ambient credential to abuse: authentication will answer 401
     token = request.headers.get(HEADER_NAME, "")
-    if not token and is_form:
-        form = await request.form()  # Starlette caches it, so the endpoint can read it again
-        token = str(form.get(FIELD_NAME, ""))
-    secret_key = request.app.state.settings.secret_key_value()
-    if not _token_is_valid(secret_key, token, request.cookies.get(COOKIE_NAME)):
-        raise Forbidden("the form has expired or did not come from this site; reload and retry")
+    form = await _read_form(request) if is_form and not token else None
+    try:
+        if form is not None:
+            token = str(form.get(FIELD_NAME, ""))
+        secret_key = request.app.state.settings.secret_key_value()
+        if not _token_is_valid(secret_key, token, request.cookies.get(COOKIE_NAME)):
+            raise Forbidden("the form has expired or did not come from this site; reload and retry")
+        yield
+    finally:
+        if form is not None:
+            await form.close()
+
+
+def _needs_token(request: Request, is_form: bool) -> bool:
+    if request.method in SAFE_METHODS or "authorization" in request.headers:
+        return False
+    # Without a form or the session cookie there is no ambient credential to abuse:
+    # authentication will answer 401.
+    return is_form or SESSION_COOKIE in request.cookies
+
+
+def _is_form(content_type: str) -> bool:
+    # The media type as Starlette's form parser reads it (case-insensitive, parameters and blanks
+    # dropped): a mixed-case `Application/X-WWW-Form-Urlencoded` is parsed as a form by the
+    # endpoint, so it must be checked as one, or a cross-site sign-in form would pass unchecked.
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type in FORM_TYPES
+
+
+async def _read_form(request: Request) -> FormData:
+    """The request's form, read so that the endpoint can still read the body in any way.
+
+    Starlette keeps what it read on the request: `body()` caches the raw bytes, and `form()`
+    parses those cached bytes when they exist. But `form()` on an unread request consumes the
+    stream without keeping the bytes, so an endpoint's `body()` after it fails with "Stream
+    consumed" (the raw-body asset import). Reading `body()` first keeps both. Routes with `Form`
+    or `File` parameters are the exception: FastAPI parses their form before any dependency runs,
+    so the stream is gone (`body()` would fail, as the sign-in form showed) and only the parsed
+    form is left; `form()` returns that cache.
+    """
+    if not _form_parsed_before_dependencies(request):
+        await request.body()
+    return await request.form()
+
+
+def _form_parsed_before_dependencies(request: Request) -> bool:
+    route = request.scope.get("route")
+    body_field = route.body_field if isinstance(route, APIRoute) else None
+    return body_field is not None and isinstance(body_field.field_info, params.Form)
