@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.assets import service as assets
-from lighthouse_os.auth.models import Site
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.models import ApiToken, Site
+from lighthouse_os.auth.service import create_token, get_site
 from lighthouse_os.db.base import utcnow
+from lighthouse_os.db.engine import make_engine, make_session_factory, session_scope
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.kpi import service as kpi
 from lighthouse_os.kpi.schemas import ProductIn
 from lighthouse_os.settings import Settings
 from lighthouse_os.simulator.factory import MachineSpec, pace, simulate
 from lighthouse_os.simulator.publish import (
+    HttpPublisher,
     Publisher,
     RunStats,
     SinkPublisher,
@@ -127,28 +132,97 @@ def stream(
     return publish(pace(points, sleep=sleeper(stop)), publisher, stop=stop, size=1)
 
 
-def start_streaming(settings: Settings) -> tuple[threading.Event, list[threading.Thread]]:
-    """Daemon threads streaming each demo factory into the sink while the demo serves.
+def start_streaming(
+    settings: Settings, *, served_at: str | None = None
+) -> tuple[threading.Event, list[threading.Thread]]:
+    """Daemon threads streaming each demo factory live while the demo serves.
 
-    The live data continues the backfill from its last minute; `stop.set()` ends them."""
+    With `served_at` (the served app's base URL) each factory posts to `/api/v1/telemetry` with
+    a site-scoped write token, as a plant gateway would; without it, points go straight into
+    the sink (the same validation and write path, without HTTP). The live data continues the
+    backfill from its last minute; `stop.set()` ends the threads.
+    """
     stop = threading.Event()
-    sink = build_sink(settings)
+    publishers: dict[str, Publisher] = {}
+    if served_at is None:
+        sink = build_sink(settings)
+        publishers = {code: SinkPublisher(sink, code) for code, _, _ in DEMO_PLANTS}
+    else:
+        tokens = issue_stream_tokens(settings)
+        publishers = {code: HttpPublisher(served_at, tokens[code], code) for code in tokens}
     threads = []
     for code, machines, seed in DEMO_PLANTS:
-        target = _streamer(SinkPublisher(sink, code), factory_specs(machines), seed, stop)
+        target = _streamer(publishers[code], factory_specs(machines), seed, stop, served_at)
         thread = threading.Thread(target=target, name=f"lhos-sim-{code}", daemon=True)
         thread.start()
         threads.append(thread)
     return stop, threads
 
 
+STREAM_TOKEN_NAME = "demo factory gateway"
+
+
+def issue_stream_tokens(settings: Settings) -> dict[str, str]:
+    """A fresh site-scoped write token per demo factory; earlier demo gateway tokens revoked.
+
+    Tokens are stored hashed, so a new run cannot reuse the old secret; revoking the old ones
+    keeps the token list of each site to one live demo gateway.
+    """
+    engine = make_engine(settings.resolved_database_url)
+    tokens: dict[str, str] = {}
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            for code, _, _ in DEMO_PLANTS:
+                site = get_site(session, code)
+                for old in session.scalars(
+                    select(ApiToken).where(
+                        ApiToken.site_id == site.id,
+                        ApiToken.name == STREAM_TOKEN_NAME,
+                        ApiToken.revoked_at.is_(None),
+                    )
+                ):
+                    old.revoked_at = utcnow()
+                _token, tokens[code] = create_token(
+                    session,
+                    org_ref=site.org_id,
+                    site_ref=site.id,
+                    scope="write",
+                    name=STREAM_TOKEN_NAME,
+                )
+    finally:
+        engine.dispose()
+    return tokens
+
+
+def wait_until_served(base_url: str, stop: threading.Event, timeout_s: float = 60.0) -> bool:
+    """True once the app answers /healthz; False if `stop` is set or it never comes up."""
+    deadline = time.monotonic() + timeout_s
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2.0).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        stop.wait(0.25)
+    return False
+
+
 def _streamer(
-    publisher: Publisher, specs: Sequence[MachineSpec], seed: int, stop: threading.Event
+    publisher: Publisher,
+    specs: Sequence[MachineSpec],
+    seed: int,
+    stop: threading.Event,
+    served_at: str | None = None,
 ) -> Callable[[], None]:
     def run() -> None:
         try:
+            if served_at is not None and not wait_until_served(served_at, stop):
+                log.error("the demo app did not come up at %s; factories not streaming", served_at)
+                return
             stream(publisher, specs, seed, stop)
         except Exception:  # a daemon must not die silently: log once and stop streaming
             log.exception("the demo factory stream stopped")
+        finally:
+            publisher.close()
 
     return run
