@@ -25,6 +25,8 @@ from lighthouse_os.telemetry.sources.decoder import Decoded, InboundMessage, Mes
 from lighthouse_os.telemetry.sources.mqtt.client import Delivery, MqttClient
 
 _log = logging.getLogger(__name__)
+# Topics seen, each with its decoder; emptied rather than grown past this many.
+_TOPIC_CACHE_SIZE = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,11 @@ class WorkerOptions:
 
 @dataclass(slots=True)
 class WorkerStats:
-    """Counters since start; `acked` counts QoS 1/2 acknowledgements sent."""
+    """Counters since start; `acked` counts QoS 1 acknowledgements sent.
+
+    `broker_skipped_ids`: packet ids the broker skipped, i.e. messages it most likely dropped
+    for this session before they reached us (see `PacketIdGaps`); should stay 0.
+    """
 
     messages: int = 0
     batches: int = 0
@@ -53,6 +59,7 @@ class WorkerStats:
     dead_letters: int = 0
     write_failures: int = 0
     acked: int = 0
+    broker_skipped_ids: int = 0
 
 
 @dataclass(slots=True)
@@ -105,6 +112,7 @@ class MqttWorker:
         self._log = logger or _log
         self._sink_link = Availability("telemetry sink", self._log)
         self._backoff = Backoff(self.options.retry_initial_seconds, self.options.retry_max_seconds)
+        self._decoder_of_topic: dict[str, MessageDecoder | None] = {}
 
     def run(self, stop: threading.Event) -> WorkerStats:
         """Connect and process batches until `stop` is set; then flush, ack and disconnect."""
@@ -139,20 +147,32 @@ class MqttWorker:
         if not self._write(plan, stop):
             return False
         self.stats.acked += self.client.ack(deliveries)
+        self.stats.broker_skipped_ids = self.client.skipped_ids
         return True
 
     def _decoder_for(self, topic: str) -> MessageDecoder | None:
-        return next((d for d in self.decoders if d.accepts(topic)), None)
+        try:
+            return self._decoder_of_topic[topic]
+        except KeyError:
+            pass
+        decoder = next((d for d in self.decoders if d.accepts(topic)), None)
+        if len(self._decoder_of_topic) >= _TOPIC_CACHE_SIZE:
+            self._decoder_of_topic.clear()
+        self._decoder_of_topic[topic] = decoder
+        return decoder
 
     def _plan(self, deliveries: list[Delivery]) -> _Plan:
         plan = _Plan()
+        writes = plan.writes
         for delivery in deliveries:
             source, decoded = self._decode_with_source(delivery)
             for problem in decoded.problems:
                 reason = f"{problem.reason} (topic {delivery.topic})"
                 plan.letters.append(_Letter(source, delivery.payload, reason, problem.site))
             for batch in decoded.batches:
-                write = plan.writes.setdefault((source, batch.site), _SiteWrite(source, batch.site))
+                write = writes.get((source, batch.site))
+                if write is None:
+                    write = writes[(source, batch.site)] = _SiteWrite(source, batch.site)
                 write.points.extend(batch.points)
                 if not write.deliveries or write.deliveries[-1] is not delivery:
                     write.deliveries.append(delivery)
@@ -160,17 +180,16 @@ class MqttWorker:
 
     def _decode_with_source(self, delivery: Delivery) -> tuple[str, Decoded]:
         decoder = self._decoder_for(delivery.topic)
-        source = decoder.source if decoder is not None else "mqtt"
         if decoder is None:
-            return source, Decoded.bad(f"no decoder for topic {delivery.topic!r}")
+            return "mqtt", Decoded.bad(f"no decoder for topic {delivery.topic!r}")
         message = InboundMessage(
             delivery.topic, delivery.payload, delivery.received_at, delivery.duplicate
         )
         try:
-            return source, decoder.decode(message)
+            return decoder.source, decoder.decode(message)
         except Exception as err:  # a decoder bug must not stop ingestion (STYLE rule 7)
-            self._log.exception("decoder %s failed on topic %s", source, delivery.topic)
-            return source, Decoded.bad(f"decoder error: {err!r}")
+            self._log.exception("decoder %s failed on topic %s", decoder.source, delivery.topic)
+            return decoder.source, Decoded.bad(f"decoder error: {err!r}")
 
     def _write(self, plan: _Plan, stop: threading.Event) -> bool:
         while True:

@@ -14,7 +14,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from lighthouse_os.errors import LhosError
-from lighthouse_os.telemetry.points import IngestResult, RawPoint
+from lighthouse_os.telemetry.points import IngestResult, RawPoint, TelemetrySink
 from lighthouse_os.telemetry.sources.decoder import MessageDecoder
 from lighthouse_os.telemetry.sources.mqtt.client import BrokerAddress, MqttClient, MqttOptions
 from lighthouse_os.telemetry.worker import MqttWorker, WorkerOptions
@@ -124,7 +124,7 @@ class RunningWorker:
 def start_worker(
     url: str,
     decoders: Sequence[MessageDecoder],
-    sink: FakeSink,
+    sink: TelemetrySink,
     *,
     client_id: str,
     worker_options: WorkerOptions | None = None,

@@ -1,4 +1,8 @@
-"""Crash safety: SIGKILL a worker mid-stream, restart it, and every point is stored exactly once."""
+"""Crash safety: SIGKILL a worker mid-stream, restart it, and every point is stored exactly once.
+
+Run with a durable fake of our sink and with the real one (SQLite database, DuckDB store): in
+the real case the final check reads the DuckDB store itself.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,22 @@ from pathlib import Path
 import orjson
 import pytest
 
+from lighthouse_os.settings import Settings
 from tests.telemetry.sources.sources_fakes import Publisher, wait_until
+from tests.telemetry.sources.sources_real import T0, seed_site, stored
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 WORKER = Path(__file__).with_name("sources_crash_worker.py")
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _spawn(db: Path, url: str, client_id: str, site: str, delay: float) -> subprocess.Popen[str]:
+def _spawn(
+    kind: str, ledger: Path, url: str, client_id: str, site: str, delay: float, data_dir: Path
+) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    args = [kind, str(ledger), url, client_id, site, str(delay), str(data_dir)]
     return subprocess.Popen(
-        [sys.executable, str(WORKER), str(db), url, client_id, site, str(delay)],
+        [sys.executable, str(WORKER), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -47,7 +56,7 @@ def _rows(db: Path) -> list[tuple[str, str, float]]:
 
 def _wait_ready(publisher: Publisher, db: Path, site: str) -> bool:
     """Publish the same probe until it is stored: then the session and subscription exist."""
-    probe = orjson.dumps({"ts": 0, "value": 0})
+    probe = orjson.dumps({"ts": T0, "value": 0})
     for _ in range(60):
         publisher.publish(f"lhos/{site}/probe", probe)
         if wait_until(lambda: _count(db) == 1, timeout=0.5):
@@ -55,36 +64,51 @@ def _wait_ready(publisher: Publisher, db: Path, site: str) -> bool:
     return False
 
 
+@pytest.mark.parametrize("kind", ["fake", "real"])
 def test_points_survive_sigkill_exactly_once(
-    mqtt_url: str, publisher: Publisher, uid: str, tmp_path: Path
+    kind: str,
+    mqtt_url: str,
+    publisher: Publisher,
+    uid: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
-    db, client_id, total = tmp_path / "sink.sqlite3", f"crash-{uid}", 600
-    first = _spawn(db, mqtt_url, client_id, uid, delay=0.02)
+    data_dir = tmp_path / "data"
+    if kind == "real":
+        settings: Settings = request.getfixturevalue("initialised_settings")
+        request.getfixturevalue("world")  # org-a, which the site belongs to
+        seed_site(settings, uid)
+        data_dir = settings.data_dir
+    ledger, client_id, total = tmp_path / "ledger.sqlite3", f"crash-{uid}", 600
+    first = _spawn(kind, ledger, mqtt_url, client_id, uid, 0.02, data_dir)
     try:
-        assert _wait_ready(publisher, db, uid), "worker did not start"
+        assert _wait_ready(publisher, ledger, uid), "worker did not start"
         messages = [
-            (f"lhos/{uid}/line1/kwh", orjson.dumps({"ts": i, "value": i / 2}))
+            (f"lhos/{uid}/line1/kwh", orjson.dumps({"ts": T0 + i, "value": i / 2}))
             for i in range(1, total + 1)
         ]
         publisher.publish_many(messages)
-        assert wait_until(lambda: _count(db) >= total // 4, timeout=30)
+        assert wait_until(lambda: _count(ledger) >= total // 4, timeout=30)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         first.communicate()
-    stored_at_kill = _count(db) - 1
+    stored_at_kill = _count(ledger) - 1
     assert stored_at_kill < total, "the worker finished before the kill; slow its sink down"
 
-    second = _spawn(db, mqtt_url, client_id, uid, delay=0.0)
+    second = _spawn(kind, ledger, mqtt_url, client_id, uid, 0.0, data_dir)
     try:
-        assert wait_until(lambda: _count(db) == total + 1, timeout=60)
+        assert wait_until(lambda: _count(ledger) == total + 1, timeout=60)
     finally:
         second.send_signal(signal.SIGTERM)
         out, err = second.communicate(timeout=20)
     assert second.returncode == 0, err
     assert "acked=" in out
 
-    expected = [("line1/kwh", str(i), i / 2) for i in range(1, total + 1)] + [("probe", "0", 0.0)]
-    assert _rows(db) == sorted(expected)
-    assert _count(db, "letters") == 0
-    assert _count(db, "attempts") >= total + 1  # redeliveries were absorbed by idempotency
+    expected = [("line1/kwh", str(T0 + i), i / 2) for i in range(1, total + 1)]
+    assert _rows(ledger) == sorted([*expected, ("probe", str(T0), 0.0)])
+    assert _count(ledger, "letters") == 0
+    assert _count(ledger, "attempts") >= total + 1  # redeliveries were absorbed by idempotency
+    if kind == "real":  # the store itself: each point once, with its value
+        assert stored(settings, uid, "line1/kwh") == [(T0 + i, i / 2) for i in range(1, total + 1)]
+        assert stored(settings, uid, "probe") == [(T0, 0.0)]

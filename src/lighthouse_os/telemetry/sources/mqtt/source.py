@@ -25,6 +25,10 @@ from lighthouse_os.telemetry.sources.decoder import Decoded, InboundMessage, Sit
 
 TOPIC_ROOT = "lhos"
 _KEYS = frozenset({"ts", "value", "values"})
+_TIMESTAMP_TYPES = (str, int, float)  # checked with `type(...) in`, which leaves out bool
+# Topics name tags, so there are about as many as tags; past this many remembered topics the
+# cache is emptied rather than grown (a flood of random topics cannot exhaust memory).
+_TOPIC_CACHE_SIZE = 65_536
 
 
 class _ShapeError(ValueError):
@@ -51,13 +55,16 @@ def parse_topic(topic: str) -> TopicAddress:
 
 def _timestamp(obj: Mapping[str, object]) -> str | int | float | None:
     ts = obj.get("ts")
-    if ts is None or (isinstance(ts, str | int | float) and not isinstance(ts, bool)):
+    if ts is None or type(ts) in _TIMESTAMP_TYPES:
+        return ts  # type: ignore[return-value]
+    if isinstance(ts, str | int | float) and not isinstance(ts, bool):
         return ts
     raise _ShapeError(f"ts must be a string or a number, not {type(ts).__name__}")
 
 
 def _join(prefix: str, key: object) -> str:
-    if not isinstance(key, str) or not key or any(p == "" for p in key.split("/")):
+    # Same as "no level of key is empty", without splitting: the hot path of the values form.
+    if not isinstance(key, str) or not key or key[0] == "/" or key[-1] == "/" or "//" in key:
         raise _ShapeError(f"tag key {key!r} is empty or has an empty level")
     return f"{prefix}/{key}" if prefix else key
 
@@ -65,6 +72,8 @@ def _join(prefix: str, key: object) -> str:
 def _points_of(obj: object, prefix: str) -> list[RawPoint]:
     if not isinstance(obj, dict):
         raise _ShapeError(f"expected a JSON object, got {type(obj).__name__}")
+    if len(obj) == 2 and "value" in obj and "ts" in obj and prefix:  # the common one-point form
+        return [RawPoint(prefix, _timestamp(obj), obj["value"])]
     unknown = sorted(set(obj) - _KEYS)
     if unknown:
         raise _ShapeError(f"unknown key(s) {', '.join(unknown)}; allowed: ts, value, values")
@@ -78,7 +87,7 @@ def _points_of(obj: object, prefix: str) -> list[RawPoint]:
     values = obj["values"]
     if not isinstance(values, dict) or not values:
         raise _ShapeError('"values" must be a non-empty object of tag: value')
-    return [RawPoint(tag=_join(prefix, key), ts=ts, value=v) for key, v in values.items()]
+    return [RawPoint(_join(prefix, key), ts, v) for key, v in values.items()]
 
 
 def decode_payload(payload: bytes, prefix: str) -> list[RawPoint]:
@@ -87,23 +96,27 @@ def decode_payload(payload: bytes, prefix: str) -> list[RawPoint]:
         document = orjson.loads(payload)
     except orjson.JSONDecodeError as err:
         raise ValueError(f"invalid JSON: {err}") from err
-    objects = document if isinstance(document, list) else [document]
-    if not objects:
+    if not isinstance(document, list):
+        try:
+            return _points_of(document, prefix)
+        except _ShapeError as err:
+            raise ValueError(str(err)) from err
+    if not document:
         raise ValueError("empty list: no points")
     points: list[RawPoint] = []
-    for index, obj in enumerate(objects):
+    for index, obj in enumerate(document):
         try:
             points.extend(_points_of(obj, prefix))
         except _ShapeError as err:
-            where = f"element {index}: " if isinstance(document, list) else ""
-            raise ValueError(f"{where}{err}") from err
+            raise ValueError(f"element {index}: {err}") from err
     return points
 
 
 class JsonTopicDecoder:
     """The `lhos/#` convention as a `MessageDecoder`; stateless, so safe behind shared groups.
 
-    `sites` narrows the subscription to `lhos/<site>/#` for each given site code.
+    `sites` narrows the subscription to `lhos/<site>/#` for each given site code. Parsed topics
+    are remembered (a pure function of the topic), the only state; it is not shared.
     """
 
     source = "mqtt"
@@ -114,6 +127,7 @@ class JsonTopicDecoder:
         self.topic_filters: tuple[str, ...] = tuple(f"{TOPIC_ROOT}/{s}/#" for s in sites) or (
             f"{TOPIC_ROOT}/#",
         )
+        self._addresses: dict[str, TopicAddress | str] = {}
 
     def accepts(self, topic: str) -> bool:
         """Topics under `lhos/`."""
@@ -121,12 +135,24 @@ class JsonTopicDecoder:
 
     def decode(self, message: InboundMessage) -> Decoded:
         """One site batch, or one problem naming what is wrong with the topic or payload."""
-        try:
-            address = parse_topic(message.topic)
-        except ValueError as err:
-            return Decoded.bad(str(err))
+        address = self._address(message.topic)
+        if isinstance(address, str):
+            return Decoded.bad(address)
         try:
             points = decode_payload(message.payload, address.prefix)
         except ValueError as err:
             return Decoded.bad(str(err), address.site)
         return Decoded(batches=(SiteBatch(address.site, tuple(points)),))
+
+    def _address(self, topic: str) -> TopicAddress | str:
+        """The parsed topic, or why it is not one of ours."""
+        found = self._addresses.get(topic)
+        if found is None:
+            try:
+                found = parse_topic(topic)
+            except ValueError as err:
+                found = str(err)
+            if len(self._addresses) >= _TOPIC_CACHE_SIZE:
+                self._addresses.clear()
+            self._addresses[topic] = found
+        return found
