@@ -22,7 +22,7 @@ from lighthouse_os.assets.schemas import (
     TagPublic,
 )
 from lighthouse_os.auth.deps import PrincipalDep
-from lighthouse_os.auth.policy import Principal
+from lighthouse_os.auth.models import Site
 from lighthouse_os.auth.service import authorize_site
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.web.deps import SessionDep
@@ -117,15 +117,16 @@ async def import_file(
     dry_run: bool = False,
 ) -> JSONBytes:
     """Create or update assets from a YAML or CSV body: all rows, or none (422 with every row)."""
+    # Access first: a caller the policy refuses gets its 403/404, not a parse of its file.
+    target = await run_in_threadpool(authorize_site, session, principal, site, "site.write")
     rows = service.rows_from_file(f"body.{file_format}", await request.body())
-    report = await run_in_threadpool(_import_rows, session, principal, site, rows, dry_run)
+    report = await run_in_threadpool(_import_rows, session, target, rows, dry_run)
     return JSONBytes(asdict(report))
 
 
 def _import_rows(
-    session: Session, principal: Principal, site: str, rows: list[Row], dry_run: bool
+    session: Session, target: Site, rows: list[Row], dry_run: bool
 ) -> service.ImportReport:
-    target = authorize_site(session, principal, site, "site.write")
     report = service.import_assets(session, target, rows, dry_run=dry_run)
     if report.problems:
         fields = {f"{p.where}.{p.field}": p.message for p in report.problems}
