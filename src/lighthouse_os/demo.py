@@ -9,6 +9,7 @@ from rich.progress import Progress
 from sqlalchemy.orm import Session
 
 from lighthouse_os.alerts.demo import seed_alerts
+from lighthouse_os.alerts.demo import start_live as start_alert_engine
 from lighthouse_os.assessment.demo import seed_assessments
 from lighthouse_os.auth.demo import DEMO_PASSWORD, DEMO_USERS, seed_identity
 from lighthouse_os.bootstrap import initialise
@@ -72,7 +73,9 @@ def run_demo(settings: Settings, *, host: str, port: int, serve: bool, console: 
 
         stop, _threads = start_streaming(settings)  # the demo factories keep producing live
         _threads += stream_environment(settings, stop)  # air and wastewater stations too
+        _alerts, stop_alerts = start_alert_engine(settings)  # raising and resolving from them
         try:
             uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
         finally:
             stop.set()
+            stop_alerts.set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from lighthouse_os.alerts import rulebook, service
@@ -27,9 +27,21 @@ from lighthouse_os.auth.deps import PrincipalDep
 from lighthouse_os.auth.service import authorize_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.telemetry.api import sink_for
+from lighthouse_os.web import i18n
 from lighthouse_os.web.deps import SessionDep
 
-router = APIRouter(prefix="/api/v1/sites/{site_id}/alerts", tags=["alerts"])
+
+async def _request_locale(request: Request) -> None:
+    """Environmental alerts' titles follow `?lang=` (or the language cookie); async, so the
+    locale is set in the context the endpoint's thread copies."""
+    i18n.set_locale(request.state.locale)
+
+
+router = APIRouter(
+    prefix="/api/v1/sites/{site_id}/alerts",
+    tags=["alerts"],
+    dependencies=[Depends(_request_locale)],
+)
 READ, WRITE = "site.read", "site.write"
 
 

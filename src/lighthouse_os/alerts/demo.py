@@ -1,15 +1,17 @@
 """Demo alerts: rules and a detector on the demo factories, replayed over their simulated history.
 
-`seed_alerts` (a `lhos demo` step, after the factory history) gives each demo factory an
-asset-type rule on every press ("power above 65 kW for 2 min"), "power factor below 0.9 for
-1 h" and "no data for 10 min" on every press, "OEE below 60 % for a shift" on every type of
-metered machine, and a seasonal robust z-score detector of a press's power trained on the
-first six days. It then runs the engine over the last day, hour by hour, so alerts are raised
-and resolved from the simulated data; `engine.start_in_background` keeps it going live.
+`seed_alerts` (a `lhos demo` step, after the factory history and the environment) gives each
+demo factory asset-type rules on every press ("power above 65 kW for 2 min", "broken down",
+"power factor below 0.9 for 1 h", "no data for 10 min"), "OEE below 60 % for a shift" on every
+type of metered machine, and a seasonal robust z-score detector of a press's power trained on
+the first six days. It then runs the engine over the last day, hour by hour, so alerts are
+raised and resolved from the simulated data, the air and monitoring stations' QCVN limits and
+feed gaps included; `start_live` keeps the engine going while the demo serves.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.alerts import rulebook
-from lighthouse_os.alerts.engine import AlertEngine
+from lighthouse_os.alerts.engine import AlertEngine, start_in_background
 from lighthouse_os.alerts.models import AlertDetector, AlertRule
 from lighthouse_os.alerts.schemas import DetectorIn, RuleIn
 from lighthouse_os.assets.models import AssetNode, Tag
@@ -28,6 +30,7 @@ from lighthouse_os.db.base import MetaEntry, utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.kpi.queries import open_reader
 from lighthouse_os.settings import Settings
+from lighthouse_os.simulator.factory import STATE_CODES
 from lighthouse_os.telemetry.service import build_sink
 
 DEMO_SITES = ("saigon-precision", "tanthuan-electronics")
@@ -36,6 +39,7 @@ TRAINING = timedelta(days=6)
 STEP = timedelta(hours=1)
 REPLAYED_KEY = "alerts_demo_replayed_until"
 ACTOR = Principal(label="demo")
+LIVE_INTERVAL_S = 10.0
 
 
 def _type_rule(name: str, kind: str, **fields: object) -> RuleIn:
@@ -54,6 +58,15 @@ def _rules(types: Sequence[str]) -> list[RuleIn]:
             limit=65,
             hysteresis=3,
             min_duration_s=120,
+        ),
+        # The simulator publishes a machine's state on every change (STATE_CODES: 4 = down),
+        # so this raises when a press breaks down and clears when it is repaired: a couple of
+        # times a day per press (MTBF 5 h of running, lognormal repair of about 20 min).
+        _type_rule(
+            "Press broken down",
+            "threshold",
+            tag_key="state",
+            limit=STATE_CODES["down"] - 0.5,
         ),
         _type_rule(
             "No data from a press for 10 min",
@@ -82,7 +95,8 @@ def _machines(session: Session, site: Site) -> list[AssetNode]:
     return list(session.scalars(query.order_by(AssetNode.path)))
 
 
-def _seed_rules(session: Session, site: Site) -> int:
+def seed_rules(session: Session, site: Site) -> int:
+    """The demo rules of one factory, those not there yet (by name); returns how many were added."""
     known = set(session.scalars(select(AlertRule.name).where(AlertRule.site_id == site.id)))
     metered = set(
         session.scalars(select(Tag.node_id).where(Tag.site_id == site.id, Tag.key == "energy_kwh"))
@@ -153,14 +167,15 @@ def _replayed_until(session: Session) -> datetime | None:
     return None if entry is None else datetime.fromisoformat(entry.value)
 
 
-def seed_alerts(settings: Settings, session: Session) -> str:
-    """Demo step: rules and a detector on the demo factories, replayed over recent history
-    (idempotent: rules and detectors are kept by name, the replay resumes where it stopped)."""
-    end = utcnow().replace(second=0, microsecond=0)
+def seed_alerts(settings: Settings, session: Session, *, now: datetime | None = None) -> str:
+    """Demo step: rules and a detector on the demo factories, replayed over recent history up to
+    `now` (default: the wall clock); idempotent: rules and detectors are kept by name, the
+    replay resumes where it stopped."""
+    end = (now or utcnow()).replace(second=0, microsecond=0)
     rules = detectors = 0
     for code in DEMO_SITES:
         site = get_site(session, code)
-        rules += _seed_rules(session, site)
+        rules += seed_rules(session, site)
         detectors += _seed_detector(settings, session, site, end)
     start = max(_replayed_until(session) or end - REPLAY, end - REPLAY)
     # The replay has its own connections: make this step's rules visible to them first.
@@ -172,6 +187,12 @@ def seed_alerts(settings: Settings, session: Session) -> str:
         f"alerts: {rules} rules, {detectors} detectors; replay of {end - start} gave {events} "
         f"events, {opened} alerts"
     )
+
+
+def start_live(settings: Settings) -> tuple[threading.Thread, threading.Event]:
+    """The alert engine in a daemon thread while the demo serves, every 10 s (after the
+    factory and station streams have started); set the event to stop it."""
+    return start_in_background(settings, interval=LIVE_INTERVAL_S)
 
 
 def _count_alerts(settings: Settings) -> int:

@@ -5,7 +5,9 @@ added since), read the points after each (rule, series)'s last evaluated instant
 the rules core with the state kept from the previous run, score trained detectors on the rows
 after their last scored instant, apply the events to the alert lifecycle, queue notifications,
 and commit all of it in one transaction. Data is evaluated in event time: a point stored after
-its series' watermark has passed it is not evaluated (see docs/alerts.md).
+its series' watermark has passed it is not evaluated (see docs/alerts.md). Once a minute the
+environmental checks (`environment.py`) add the QCVN limit and feed-gap events of every air and
+monitoring station to its site's run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lighthouse_os.alerts import codec, kpis, notify, service
+from lighthouse_os.alerts import codec, environment, kpis, notify, service
 from lighthouse_os.alerts.backtest import DetectorKind, detector_events
 from lighthouse_os.alerts.lifecycle import LifecyclePolicy
 from lighthouse_os.alerts.models import Alert, AlertDetector, AlertRule, AlertRuleState
@@ -47,13 +49,18 @@ STEP = {"raw": timedelta(microseconds=1), "1m": timedelta(minutes=1), "1h": time
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """How far a new rule or detector looks back, and how long raw rows may take to complete."""
+    """How far a new rule or detector looks back, how long raw rows may take to complete, and
+    how often KPI rules and the environmental checks (`environment.py`) run."""
 
     lookback: timedelta = timedelta(minutes=15)
     kpi_lookback: timedelta = timedelta(days=1)
     raw_grace: timedelta = timedelta(seconds=30)
     kpi_every: timedelta = timedelta(minutes=1)
     policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    environment: environment.EnvironmentOptions | None = field(
+        default_factory=environment.EnvironmentOptions
+    )  # None: no environmental alerts
+    environment_every: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -97,12 +104,14 @@ class AlertEngine:
         self._reader: KpiReader | None = None
         self._reader_failed = False
         self._kpi_checked: dict[int, datetime] = {}
+        self._environment_checked: datetime | None = None
 
     def run_once(self, now: datetime | None = None) -> RunReport:
         """One pass over every site; returns counts for logs and tests."""
         now = (now or self.clock()).astimezone(UTC)
+        found_env = self._environment(now)
         with self.sessions() as session:
-            site_ids = _active_sites(session)
+            site_ids = sorted(set(_active_sites(session)) | set(found_env))
         points = events = notices = 0
         for site_id in site_ids:
             with self.sessions() as session:
@@ -110,6 +119,8 @@ class AlertEngine:
                 if site is None:
                     continue
                 run = self._site(session, site, now)
+                env = found_env.get(site_id, environment.SiteEvents())
+                run.events += env.events
                 found = service.record_events(
                     session,
                     site.id,
@@ -117,6 +128,7 @@ class AlertEngine:
                     now=now,
                     titles=run.titles,
                     policy=self.options.policy,
+                    messages=env.messages,
                 )
                 notify.queue(session, site, found, now)
                 session.commit()
@@ -238,6 +250,22 @@ class AlertEngine:
             machines = [m for k, m in by_series.values() if k != "power_factor"]
             points += kpis.shift_points(session, reader, site, sorted(shift), machines, start, now)
         return [p for p in points if p.series in since and p.ts > since[p.series]]
+
+    # -- environmental checks -------------------------------------------------------------
+
+    def _environment(self, now: datetime) -> dict[int, environment.SiteEvents]:
+        """QCVN limits and feed gaps of every station, by site; at most once a minute (periods
+        end on the hour and files come every few minutes)."""
+        options = self.options.environment
+        last = self._environment_checked
+        if options is None or (
+            last is not None and timedelta(0) <= now - last < self.options.environment_every
+        ):
+            return {}
+        with self.sessions() as session:
+            found = environment.check(session, self.store, now=now, options=options)
+        self._environment_checked = now
+        return found
 
     def _kpi_due(self, site_id: int, now: datetime) -> bool:
         """KPI periods end on the hour at the finest, so one check a minute is enough."""
@@ -371,7 +399,7 @@ def run_forever(
     return runs
 
 
-def build_engine(settings: Settings) -> AlertEngine:
+def build_engine(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> AlertEngine:
     """The engine of a worker or the demo: its own database engine, store, reader and notifier."""
     sessions = make_session_factory(make_engine(settings.resolved_database_url))
     url = settings.resolved_timeseries_url
@@ -380,6 +408,7 @@ def build_engine(settings: Settings) -> AlertEngine:
         open_store(url),
         reader=lambda: open_reader(url),
         notifier=notify.Notifier(sessions),
+        clock=clock,
     )
 
 

@@ -78,7 +78,8 @@ class AlertDetector(Base):
 
 
 class Alert(Base):
-    """One alert of one rule or detector on one series, from its first raise to its resolution.
+    """One alert of one rule, detector or environmental check on one series, from its first
+    raise to its resolution.
 
     `uid` is the lifecycle core's deterministic id (rule|series|opened_at), so an engine run
     that is repeated after a crash finds the alert it already opened.
@@ -98,6 +99,9 @@ class Alert(Base):
         ForeignKey("alert_detectors.id", ondelete="SET NULL"), default=None
     )
     title: Mapped[str] = mapped_column(String(300), default="")
+    # A platform alert's catalogued message {key, args} (see `messages.py`), rendered in the
+    # reader's language; None for alerts of rules and detectors, titled by their names.
+    message: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     series: Mapped[str] = mapped_column(String(300))
     severity: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20), default="open")

@@ -22,8 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lighthouse_os.alerts import codec
+from lighthouse_os.alerts.messages import AlertMessage, english, render
 from lighthouse_os.alerts.models import Alert, AlertChannel, AlertDelivery
 from lighthouse_os.auth.models import Site
+from lighthouse_os.web import i18n
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -38,6 +40,17 @@ class DeliveryError(Exception):
     """One attempt to deliver a notification failed (the reason is the message)."""
 
 
+def _wording(alert: Alert) -> dict[str, str | None]:
+    """Title and detail in English and Vietnamese: an environmental alert's catalogued message
+    in both languages; a rule's or detector's name as its author wrote it."""
+    message = AlertMessage.from_json(alert.message)
+    if message is None:
+        return {"title": alert.title, "title_vi": alert.title, "detail": None, "detail_vi": None}
+    title, detail = english(message)
+    title_vi, detail_vi = render(message, i18n.translations("vi").gettext, "vi")
+    return {"title": title, "title_vi": title_vi, "detail": detail, "detail_vi": detail_vi}
+
+
 def payload(site: Site, alert: Alert, event: str) -> dict[str, Any]:
     """The JSON a webhook receives (and the facts an e-mail states)."""
     return {
@@ -45,7 +58,7 @@ def payload(site: Site, alert: Alert, event: str) -> dict[str, Any]:
         "site": site.code,
         "alert": {
             "id": alert.id,
-            "title": alert.title,
+            **_wording(alert),
             "series": alert.series,
             "severity": alert.severity,
             "status": alert.status,
@@ -107,9 +120,13 @@ def email_message(config: Mapping[str, Any], body: Mapping[str, Any]) -> EmailMe
     message["From"] = str(config.get("sender", "lighthouse-os@localhost"))
     message["To"] = ", ".join(config.get("recipients", []))
     lines = [
-        f"Cảnh báo «{alert['title']}» {vi} — site {body['site']}.",
+        f"Cảnh báo «{alert.get('title_vi') or alert['title']}» {vi} — site {body['site']}.",
         f"Alert “{alert['title']}” {en} — site {body['site']}.",
         "",
+    ]
+    if alert.get("detail"):
+        lines += [f"{alert.get('detail_vi') or alert['detail']}", f"{alert['detail']}", ""]
+    lines += [
         f"Series / chuỗi: {alert['series']}",
         f"Severity / mức độ: {alert['severity']}",
         f"Value / giá trị: {alert['value']}",

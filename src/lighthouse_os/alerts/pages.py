@@ -17,6 +17,7 @@ from lighthouse_os.auth.policy import Principal
 from lighthouse_os.auth.service import authorize_site, visible_sites
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import Conflict, Forbidden, InvalidInput
+from lighthouse_os.web import i18n
 from lighthouse_os.web.deps import SessionDep
 from lighthouse_os.web.navigation import N_
 from lighthouse_os.web.templating import render
@@ -59,6 +60,7 @@ def alert_list(
 ) -> HTMLResponse:
     """The site's alerts, active ones by default."""
     site = authorize_site(session, principal, site_id, "site.read")
+    i18n.set_locale(request.state.locale)  # environmental alerts' titles are rendered in it
     alerts = [
         service.alert_public(session, a)
         for a in service.list_alerts(session, site, status=status or None)
@@ -105,6 +107,7 @@ def alert_page(
     """One alert: what raised it, its history and comments, and the actions."""
     site = authorize_site(session, principal, site_id, "site.read")
     alert = service.get_alert(session, site, alert_id)
+    i18n.set_locale(request.state.locale)
     return render(
         request, "alerts/detail.html", _detail_context(session, principal, site, alert, {})
     )
@@ -136,6 +139,7 @@ def _act(
         errors = {"form": err.message}
     if not errors and "hx-request" not in request.headers:
         return RedirectResponse(f"/sites/{site.code}/alerts/{alert.id}", status_code=303)
+    i18n.set_locale(request.state.locale)
     context = _detail_context(session, principal, site, alert, errors)
     status = 422 if errors else 200
     return render(request, "alerts/_alert.html", context, status_code=status)

@@ -236,11 +236,16 @@ class CommentPublic(BaseModel):
 
 
 class AlertPublic(BaseModel):
-    """An alert; `signals` are the tags that contributed most (detectors) or the series (rules)."""
+    """An alert; `signals` are the tags that contributed most (detectors) or the series (rules).
+
+    `title` and `detail` of an environmental alert are in the request's language (`?lang=`)."""
 
     id: int
     title: str
-    source: Literal["rule", "detector"]
+    detail: str | None = Field(
+        default=None, description="what an environmental alert found, in the request's language"
+    )
+    source: Literal["rule", "detector", "environment"]
     rule_id: int | None
     detector_id: int | None
     series: str

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.alerts import codec, lifecycle
 from lighthouse_os.alerts.lifecycle import AlertBook, LifecyclePolicy
+from lighthouse_os.alerts.messages import AlertMessage, english, render
 from lighthouse_os.alerts.models import (
     Alert,
     AlertChannel,
@@ -34,6 +36,7 @@ from lighthouse_os.auth import audit
 from lighthouse_os.auth.models import Membership, Site, User
 from lighthouse_os.auth.policy import Principal
 from lighthouse_os.errors import Conflict, InvalidInput, NotFound
+from lighthouse_os.web import i18n
 
 STATUSES = ("open", "acknowledged", "resolved")
 NOTICES = {
@@ -125,11 +128,27 @@ def _email(session: Session, user_id: int | None) -> str | None:
     return None if user is None else user.email
 
 
+def _source(rule_key: str) -> Literal["rule", "detector", "environment"]:
+    kind = rule_key.partition(":")[0]
+    return "detector" if kind == "detector" else "environment" if kind == "env" else "rule"
+
+
+def localized(alert: Alert) -> tuple[str, str | None]:
+    """(title, detail) in the current language: a platform alert's message is rendered from the
+    catalog; a rule's or detector's alert keeps its author's name and has no detail."""
+    message = AlertMessage.from_json(alert.message)
+    if message is None:
+        return alert.title, None
+    return render(message, i18n.gettext, i18n.current_locale())
+
+
 def alert_public(session: Session, alert: Alert) -> AlertPublic:
+    title, detail = localized(alert)
     return AlertPublic(
         id=alert.id,
-        title=alert.title,
-        source="detector" if alert.rule_key.startswith("detector:") else "rule",
+        title=title,
+        detail=detail,
+        source=_source(alert.rule_key),
         rule_id=alert.rule_id,
         detector_id=alert.detector_id,
         series=alert.series,
@@ -331,7 +350,7 @@ def _loaded(session: Session, site_id: int, since: datetime) -> list[Alert]:
     return list(session.scalars(query))
 
 
-def _source(session: Session, key: str) -> tuple[int | None, int | None]:
+def _origin(session: Session, key: str) -> tuple[int | None, int | None]:
     """(rule id, detector id) of a core rule id, None where it no longer exists."""
     kind, _, ident = key.partition(":")
     if not ident.isdigit():
@@ -342,9 +361,16 @@ def _source(session: Session, key: str) -> tuple[int | None, int | None]:
 
 
 def _new_row(
-    session: Session, site_id: int, core: lifecycle.Alert, title: str, value: float | None
+    session: Session,
+    site_id: int,
+    core: lifecycle.Alert,
+    title: str,
+    value: float | None,
+    message: AlertMessage | None,
 ) -> Alert:
-    rule_id, detector_id = _source(session, core.rule_id)
+    rule_id, detector_id = _origin(session, core.rule_id)
+    if message is not None:
+        title = english(message)[0]
     row = Alert(
         site_id=site_id,
         uid=core.id,
@@ -352,6 +378,7 @@ def _new_row(
         rule_id=rule_id,
         detector_id=detector_id,
         title=title[:300],
+        message=None if message is None else message.to_json(),
         series=core.series,
         value=value,
     )
@@ -367,12 +394,16 @@ def record_events(
     now: datetime,
     titles: Mapping[str, str],
     policy: LifecyclePolicy = LifecyclePolicy(),
+    messages: Mapping[tuple[str, str, datetime], AlertMessage] | None = None,
 ) -> list[tuple[Alert, str]]:
-    """Apply rule and detector events and the flapping timer; return (alert, notice) pairs.
+    """Apply rule, detector and environmental events and the flapping timer; return (alert,
+    notice) pairs.
 
     Raises open an alert or are merged into the active one (deduplication); clears resolve it
-    unless it is flapping. Notices are "opened", "resolved" and "flapping". Flushes, does not
-    commit: the engine commits the alerts with the evaluator state in one transaction.
+    unless it is flapping. A new alert is titled by `titles` (rule id → name), or by the
+    catalogued message of the raise that opened it (`messages`, by rule id, series and time).
+    Notices are "opened", "resolved" and "flapping". Flushes, does not commit: the engine
+    commits the alerts with the evaluator state in one transaction.
     """
     ordered = sorted(events, key=lambda e: e.at)
     since = min((e.at for e in ordered), default=now) - policy.flap_window
@@ -384,19 +415,24 @@ def record_events(
     book = AlertBook({uid: to_core(r) for uid, r in rows.items()}, opens)
     outcomes: list[lifecycle.Outcome] = []
     values: dict[str, float] = {}
+    opened_with: dict[str, AlertMessage] = {}
     for event in ordered:
         step = lifecycle.apply(book, event, policy)
         book, outcomes = step.book, outcomes + list(step.outcomes)
         if isinstance(event, AlertRaised):
             values.update({o.alert_id: event.value for o in step.outcomes})
+            message = (messages or {}).get((event.rule_id, event.series, event.at))
+            if message is not None:
+                opened_with.update({o.alert_id: message for o in step.outcomes})
     step = lifecycle.tick(book, now, policy)
     book, outcomes = step.book, outcomes + list(step.outcomes)
     for uid, core in book.alerts.items():
         if uid in rows:
             _copy(core, rows[uid])
         else:
+            title = titles.get(core.rule_id, core.rule_id)
             rows[uid] = _new_row(
-                session, site_id, core, titles.get(core.rule_id, core.rule_id), values.get(uid)
+                session, site_id, core, title, values.get(uid), opened_with.get(uid)
             )
             session.add(rows[uid])
     session.flush()

@@ -71,8 +71,10 @@ EFFLUENT = (
 )  # fmt: skip
 
 
-def seed_environment(settings: Settings, session: Session) -> str:
-    """Create the demo stations and their history once; later runs leave them as they are."""
+def seed_environment(settings: Settings, session: Session, *, now: datetime | None = None) -> str:
+    """Create the demo stations and their history once; later runs leave them as they are.
+
+    The history ends at `now` (default: the wall clock; tests pass a fixed instant)."""
     if session.scalar(select(AirStation.id).limit(1)) is not None:
         return "environment demo already present"
     program = get_org(session, PROGRAM_CODE)
@@ -81,7 +83,7 @@ def seed_environment(settings: Settings, session: Session) -> str:
         service.add_air_station(session, program_ref=program.id, data=_air_input(station))
     for ww in WASTEWATER:
         monitoring.register_monitoring_station(session, _wastewater_input(ww))
-    now = utcnow()
+    now = now or utcnow()
     sink = build_sink(settings)
     try:
         points = write_air_history(sink, stations, end=floor_hour(now))

@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,7 +27,9 @@ from lighthouse_os.environment import standards
 from lighthouse_os.environment.averaging import HOUR, ICT
 from lighthouse_os.environment.compliance import (
     MEASURING,
+    AllowedRange,
     Medium,
+    StandardChoice,
     WindowResult,
     allowed_limits,
     assess,
@@ -379,20 +381,35 @@ def judge(session: Session, station: MonitoringStation, times: Sequence[datetime
         return 0
     first = floor_hour(min(times))
     end = floor_hour(max(times)) + HOUR
-    choice = select_standard(standards.effluent_standards(), medium_of(station), first.date())
-    if choice is None:
+    found = station_limits(station, first.date())
+    if found is None:
         return 0
-    column = station.limit_column if station.kind == "wastewater" else "B"
-    limits = allowed_limits(choice, column, factor_of(station))
-    report = assess(_readings(session, station, first, end), limits, medium_of(station))
+    report = assess(stored_readings(session, station, first, end), found[1], medium_of(station))
     exceeded = _save_windows(session, station, report.windows)
     session.commit()
     return exceeded
 
 
-def _readings(
+def limit_column(station: MonitoringStation) -> str:
+    """The column of the limit table the station is judged by (stacks: always B)."""
+    return station.limit_column if station.kind == "wastewater" else "B"
+
+
+def station_limits(
+    station: MonitoringStation, day: date
+) -> tuple[StandardChoice, dict[str, AllowedRange]] | None:
+    """The standard in force on `day` for the station's medium, and its allowed ranges after the
+    station's coefficients; None when no standard applies. (The alerts feature judges with it.)"""
+    choice = select_standard(standards.effluent_standards(), medium_of(station), day)
+    if choice is None:
+        return None
+    return choice, allowed_limits(choice, limit_column(station), factor_of(station))
+
+
+def stored_readings(
     session: Session, station: MonitoringStation, start: datetime, end: datetime
 ) -> list[FeedReading]:
+    """The station's stored readings with times in [start, end), as the parser returned them."""
     rows = session.scalars(
         select(MonitoringReading).where(
             MonitoringReading.station_id == station.id,

@@ -281,8 +281,8 @@ def check_gaps(
 
     Arrivals are the times in the file names (the station's clock), so a day of files
     imported at once, or buffered files resent late, fill the silence they cover. A station
-    that never sent a file is silent since it was registered. The alerts feature calls this
-    periodically and raises one alert per open gap; the receiver loop calls it too.
+    that never sent a file is silent since it was registered. The receiver loop calls this
+    periodically; the alert engine reads the same gaps through `station_silences`.
     """
     query = select(MonitoringStation)
     if station_ids is not None:
@@ -297,6 +297,15 @@ def check_gaps(
 def _station_gaps(
     session: Session, station: MonitoringStation, now: datetime
 ) -> list[MonitoringGap]:
+    found, _last = station_silences(session, station, now=now)
+    return _upsert_gaps(session, station, found, utc(now - GAP_LOOKBACK))
+
+
+def station_silences(
+    session: Session, station: MonitoringStation, *, now: datetime
+) -> tuple[list[Gap], datetime | None]:
+    """The station's gaps over the last 2 days and its latest file time up to `now`, read-only
+    (`check_gaps` stores them; the alerts feature reads them as of its own clock)."""
     since, now = utc(now - GAP_LOOKBACK), utc(now)
     times = [
         aware(t)
@@ -311,7 +320,7 @@ def _station_gaps(
     silent_since = None if times else max(aware(station.created_at), since)
     interval = timedelta(seconds=station.interval_s)
     found = find_gaps(times, now=now, expected=interval, tolerance=interval, since=silent_since)
-    return _upsert_gaps(session, station, found, since)
+    return found, max(times, default=None)
 
 
 def _upsert_gaps(
