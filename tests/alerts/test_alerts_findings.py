@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from babel.numbers import format_decimal
 
 from lighthouse_os.alerts.findings import (
     Finding,
@@ -16,7 +17,7 @@ from lighthouse_os.alerts.findings import (
     gap_findings,
     to_events,
 )
-from lighthouse_os.alerts.messages import AlertMessage, english, render
+from lighthouse_os.alerts.messages import AlertMessage, english, english_number, render
 from lighthouse_os.alerts.rules import AlertCleared, AlertRaised, Severity
 from lighthouse_os.environment import qcvn, standards
 from lighthouse_os.environment.averaging import HOUR, ICT, HourlyMeans
@@ -30,6 +31,15 @@ WARN = Severity.WARNING
 
 def at(hour: float) -> datetime:
     return DAY + timedelta(hours=hour)
+
+
+def vietnamese(message: AlertMessage) -> tuple[str, str]:
+    """As the alert list shows it in Vietnamese: the vi catalog, Vietnamese numbers."""
+    return render(
+        message,
+        translations("vi").gettext,
+        lambda v: format_decimal(v, format="#,##0.##", locale="vi"),
+    )
 
 
 def _so2_day() -> list[HourlyMeans]:
@@ -116,7 +126,7 @@ def test_air_message_names_the_limit_and_renders_in_both_languages() -> None:
         "SO₂ above the QCVN 05:2023 1-hour limit at HCM-AQ-005",
         "The 1-hour mean was 380 µg/Nm³; QCVN 05:2023/BTNMT allows 350 µg/Nm³.",
     )
-    assert render(message, translations("vi").gettext, "vi") == (
+    assert vietnamese(message) == (
         "SO₂ vượt giới hạn trung bình 1 giờ của QCVN 05:2023 tại HCM-AQ-005",
         "Giá trị trung bình 1 giờ là 380 µg/Nm³; QCVN 05:2023/BTNMT cho phép 350 µg/Nm³.",
     )
@@ -163,7 +173,7 @@ def test_effluent_windows_become_findings_once_they_end() -> None:
     assert english(ph)[1].startswith(
         "The hourly mean was 5.2; QCVN 40:2011/BTNMT column B allows 5.5 to 9."
     )
-    title_vi, detail_vi = render(cod, translations("vi").gettext, "vi")
+    title_vi, detail_vi = vietnamese(cod)
     assert title_vi == "COD vượt giới hạn QCVN 40:2011/BTNMT tại HCM_SGP_NUO001"
     assert detail_vi.startswith("Giá trị trung bình 1 giờ là 210,4 mg/L;")  # decimal comma
 
@@ -188,7 +198,7 @@ def test_a_closed_gap_raises_at_its_start_and_clears_at_its_end_an_open_one_only
     message = found[0].message
     assert message is not None
     assert english(message)[0] == "No data from monitoring station HCM_HPF_NUO001"
-    assert render(message, translations("vi").gettext, "vi")[1] == (
+    assert vietnamese(message)[1] == (
         "Trạm phải gửi một tệp mỗi 5 phút (Thông tư 10/2021/TT-BTNMT); đã quá hạn 35 phút mà"
         " chưa có tệp nào."
     )
@@ -278,3 +288,12 @@ def test_messages_round_trip_and_refuse_unknown_keys() -> None:
     assert AlertMessage.from_json({"key": "retired", "args": {}}) is None
     with pytest.raises(ValueError, match="unknown alert message"):
         AlertMessage("retired")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(380.0, "380"), (148.5, "148.5"), (0.99, "0.99"), (30000, "30,000"), (1234.567, "1,234.57")],
+)  # fmt: skip
+def test_english_numbers_are_written_as_babel_writes_them(value: float, text: str) -> None:
+    assert english_number(value) == text
+    assert format_decimal(value, format="#,##0.##", locale="en") == text

@@ -1,11 +1,12 @@
-"""Translatable alert messages: what an alert raised by the platform itself (not by a user's rule)
-says, stored as a key and its arguments and rendered in the reader's language.
+"""Translatable alert messages (pure): what an alert raised by the platform itself (not by a
+user's rule) says, stored as a key and its arguments and rendered in the reader's language.
 
 A rule's alert is titled with the rule's name, which its author wrote. Environmental alerts
 (QCVN limits, monitoring feed gaps) have no author: their title and detail are catalogued
 messages (`N_`), filled in with the finding's facts (station, parameter, value, limit) when they
-are shown, so the same alert reads in Vietnamese or English. The stored English rendering is the
-alert's `title`, which webhooks and e-mails carry.
+are shown, so the same alert reads in Vietnamese or English. The caller brings the language: a
+gettext and a number format (`service.wording` uses the UI catalogs and Babel). The English
+rendering is stored as the alert's `title`, for logs and for readers of the raw table.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from babel.numbers import format_decimal
 
 
 def N_(message: str) -> str:  # noqa: N802 - gettext "mark only"; translated where shown
@@ -92,8 +91,10 @@ class AlertMessage:
         return cls(str(data["key"]), dict(data.get("args") or {}))
 
 
-def _number(value: float, locale: str) -> str:
-    return format_decimal(value, format="#,##0.##", locale=locale)
+def english_number(value: float) -> str:
+    """1234.5 → "1,234.5": at most two decimals, like Babel's "#,##0.##" in English (the stored
+    title; what people read goes through Babel in their locale)."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _fill(template: str, args: Mapping[str, str], translate: Translate) -> str:
@@ -101,14 +102,16 @@ def _fill(template: str, args: Mapping[str, str], translate: Translate) -> str:
     return _LOOSE.sub(r"\1", " ".join(text.split()))  # an empty unit (pH) leaves no gap
 
 
-def render(message: AlertMessage, translate: Translate, locale: str) -> tuple[str, str]:
-    """(title, detail) in the language of `translate` (a gettext), numbers in `locale`'s style."""
+def render(
+    message: AlertMessage, translate: Translate, number: Callable[[float], str]
+) -> tuple[str, str]:
+    """(title, detail) in the language of `translate` (a gettext), numbers written by `number`."""
     args: dict[str, str] = {}
     for name, value in message.args.items():
         if name in WORDED and isinstance(value, str):
             args[name] = translate(WORDED[name].get(value, value))
         elif name in NUMBERS and isinstance(value, int | float) and not isinstance(value, bool):
-            args[name] = _number(value, locale)
+            args[name] = number(value)
         else:
             args[name] = "" if value is None else str(value)
     title, sentences = TEMPLATES[message.key]
@@ -119,5 +122,5 @@ def render(message: AlertMessage, translate: Translate, locale: str) -> tuple[st
 
 
 def english(message: AlertMessage) -> tuple[str, str]:
-    """The source-language rendering (stored as the alert's title; sent to webhooks)."""
-    return render(message, lambda text: text, "en")
+    """The source-language rendering (stored as the alert's title)."""
+    return render(message, lambda text: text, english_number)

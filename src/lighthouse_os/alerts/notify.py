@@ -22,10 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lighthouse_os.alerts import codec
-from lighthouse_os.alerts.messages import AlertMessage, english, render
 from lighthouse_os.alerts.models import Alert, AlertChannel, AlertDelivery
+from lighthouse_os.alerts.service import wording
 from lighthouse_os.auth.models import Site
-from lighthouse_os.web import i18n
 
 log = logging.getLogger(__name__)
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -43,11 +42,8 @@ class DeliveryError(Exception):
 def _wording(alert: Alert) -> dict[str, str | None]:
     """Title and detail in English and Vietnamese: an environmental alert's catalogued message
     in both languages; a rule's or detector's name as its author wrote it."""
-    message = AlertMessage.from_json(alert.message)
-    if message is None:
-        return {"title": alert.title, "title_vi": alert.title, "detail": None, "detail_vi": None}
-    title, detail = english(message)
-    title_vi, detail_vi = render(message, i18n.translations("vi").gettext, "vi")
+    title, detail = wording(alert, "en")
+    title_vi, detail_vi = wording(alert, "vi")
     return {"title": title, "title_vi": title_vi, "detail": detail, "detail_vi": detail_vi}
 
 

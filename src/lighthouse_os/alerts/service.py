@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
+from babel.numbers import format_decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -133,17 +134,23 @@ def _source(rule_key: str) -> Literal["rule", "detector", "environment"]:
     return "detector" if kind == "detector" else "environment" if kind == "env" else "rule"
 
 
-def localized(alert: Alert) -> tuple[str, str | None]:
-    """(title, detail) in the current language: a platform alert's message is rendered from the
-    catalog; a rule's or detector's alert keeps its author's name and has no detail."""
+def wording(alert: Alert, locale: str | None = None) -> tuple[str, str | None]:
+    """(title, detail) in `locale` (default: the request's): an environmental alert's message
+    from the UI catalog, numbers in the locale's style; a rule's or detector's alert keeps the
+    name its author wrote and has no detail."""
     message = AlertMessage.from_json(alert.message)
     if message is None:
         return alert.title, None
-    return render(message, i18n.gettext, i18n.current_locale())
+    locale = locale or i18n.current_locale()
+
+    def number(value: float) -> str:
+        return format_decimal(value, format="#,##0.##", locale=locale)
+
+    return render(message, i18n.translations(locale).gettext, number)
 
 
 def alert_public(session: Session, alert: Alert) -> AlertPublic:
-    title, detail = localized(alert)
+    title, detail = wording(alert)
     return AlertPublic(
         id=alert.id,
         title=title,
