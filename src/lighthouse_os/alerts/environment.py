@@ -6,7 +6,7 @@ Read-only over the environment's evidence, with its own cores: hourly means from
 readings of each monitoring station judged with `compliance.assess` against the station's
 limits (`monitoring.station_limits`, as `judge` does), and the file times of each station
 (`receiver.station_silences`, as `check_gaps` reads them). Why not the finding tables: see
-docs/adr/0012-environment-alerts.md. The pure mapping is in `findings.py`.
+docs/adr/0013-environment-alerts.md. The pure mapping is in `findings.py`.
 """
 
 from __future__ import annotations
