@@ -49,7 +49,8 @@ class Tally:
 def seed(data_dir: Path, tags: int) -> str:
     """Create the site, its tags and a write token; return the token."""
     from lighthouse_os.assets import service as assets
-    from lighthouse_os.auth import service as auth
+    from lighthouse_os.auth.tenants import SiteInput, create_org, create_site
+    from lighthouse_os.auth.tokens import create_token
     from lighthouse_os.bootstrap import initialise
     from lighthouse_os.db.engine import make_engine, make_session_factory
     from lighthouse_os.settings import Settings
@@ -58,15 +59,15 @@ def seed(data_dir: Path, tags: int) -> str:
     initialise(settings)
     engine = make_engine(settings.resolved_database_url)
     with make_session_factory(engine)() as session:
-        auth.create_org(session, name="Bench", kind="manufacturer", code="bench-org")
-        site = auth.create_site(
-            session, org_ref="bench-org", data=auth.SiteInput("Bench", "2592", code="bench")
+        create_org(session, name="Bench", kind="manufacturer", code="bench-org")
+        site = create_site(
+            session, org_ref="bench-org", data=SiteInput("Bench", "2592", code="bench")
         )
         yaml = "nodes:\n  - {path: line1, level: line}\ntags:\n" + "".join(
             f"  - {{path: line1/t{i}, unit: kW, kind: gauge}}\n" for i in range(tags)
         )
         assets.import_assets(session, site, assets.rows_from_file("b.yaml", yaml.encode()))
-        _token, plaintext = auth.create_token(
+        _token, plaintext = create_token(
             session, org_ref="bench-org", site_ref="bench", scope="write"
         )
     engine.dispose()

@@ -88,7 +88,7 @@ def platform_loader() -> Iterator[Loader]:
     `lhos import csv`) into a temporary data folder, then reads the run back from the store."""
     from lighthouse_os.assets import service as assets
     from lighthouse_os.assets.hierarchy import NodeDraft, TagDraft
-    from lighthouse_os.auth import service as auth
+    from lighthouse_os.auth.tenants import SiteInput, create_org, create_site
     from lighthouse_os.bootstrap import initialise
     from lighthouse_os.settings import Settings
     from lighthouse_os.telemetry.service import build_sink
@@ -100,9 +100,9 @@ def platform_loader() -> Iterator[Loader]:
         initialise(settings)
         sink = build_sink(settings)
         with sink.sessions() as session:
-            auth.create_org(session, name="SKAB", kind="manufacturer", code="skab")
-            data = auth.SiteInput("SKAB test rig", "2813", code="skab", timezone="UTC")
-            site = auth.create_site(session, org_ref="skab", data=data)
+            create_org(session, name="SKAB", kind="manufacturer", code="skab")
+            data = SiteInput("SKAB test rig", "2813", code="skab", timezone="UTC")
+            site = create_site(session, org_ref="skab", data=data)
             assets.create_node(session, site, NodeDraft("rig", "line"))
         try:
             yield lambda path: _import_run(sink, path, assets, NodeDraft, TagDraft)
@@ -112,7 +112,7 @@ def platform_loader() -> Iterator[Loader]:
 
 def _import_run(sink: Any, path: Path, assets: Any, node: Any, tag: Any) -> Run:
     from lighthouse_os.alerts.targets import read_frame
-    from lighthouse_os.auth.service import get_site
+    from lighthouse_os.auth.tenants import get_site
     from lighthouse_os.telemetry.filemap import parse_file_map
     from lighthouse_os.telemetry.importer import import_file
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from lighthouse_os.assets import service as assets
-from lighthouse_os.auth import service as auth
+from lighthouse_os.auth.tenants import SiteInput, create_org, create_site
 from lighthouse_os.bootstrap import initialise
 from lighthouse_os.kpi import factors
 from lighthouse_os.kpi.emissions import grid_factor_for
@@ -62,11 +62,11 @@ def load(path: Path, data_dir: Path) -> tuple[Settings, dict[str, int], float, o
     initialise(settings)
     sink = build_sink(settings)
     with sink.sessions() as session:
-        auth.create_org(session, name="DAEWOO Steel (UCI data)", kind="manufacturer", code="daewoo")
-        site = auth.create_site(
+        create_org(session, name="DAEWOO Steel (UCI data)", kind="manufacturer", code="daewoo")
+        site = create_site(
             session,
             org_ref="daewoo",
-            data=auth.SiteInput("DAEWOO Steel, Gwangyang", "2410", code=SITE),
+            data=SiteInput("DAEWOO Steel, Gwangyang", "2410", code=SITE),
         )
         site.timezone = ZONE
         session.commit()

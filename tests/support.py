@@ -56,26 +56,22 @@ class World:
 
 def seed_world(settings: Settings) -> World:
     """Create the access-test world through the real services."""
-    from lighthouse_os.auth import service
+    from lighthouse_os.auth.consent import enrol
+    from lighthouse_os.auth.tenants import SiteInput, create_org, create_site, create_user
+    from lighthouse_os.auth.tokens import create_token
     from lighthouse_os.db.engine import make_engine, make_session_factory
 
     engine = make_engine(settings.resolved_database_url)
     with make_session_factory(engine)() as s:
-        org_a = service.create_org(s, name="Org A", kind="manufacturer", code="org-a")
-        org_b = service.create_org(s, name="Org B", kind="manufacturer", code="org-b")
-        program = service.create_org(s, name="C4IR HCMC pilot", kind="program", code="c4ir")
-        provider = service.create_org(s, name="Provider", kind="provider", code="prov")
-        a1 = service.create_site(
-            s, org_ref="org-a", data=service.SiteInput("A1", "2592", code="a1")
-        )
-        a2 = service.create_site(
-            s, org_ref="org-a", data=service.SiteInput("A2", "2592", code="a2")
-        )
-        b1 = service.create_site(
-            s, org_ref="org-b", data=service.SiteInput("B1", "1050", code="b1")
-        )
-        service.enrol(s, program_ref="c4ir", site_ref="a1", consent="details")
-        service.enrol(s, program_ref="c4ir", site_ref="b1", consent="aggregate")
+        org_a = create_org(s, name="Org A", kind="manufacturer", code="org-a")
+        org_b = create_org(s, name="Org B", kind="manufacturer", code="org-b")
+        program = create_org(s, name="C4IR HCMC pilot", kind="program", code="c4ir")
+        provider = create_org(s, name="Provider", kind="provider", code="prov")
+        a1 = create_site(s, org_ref="org-a", data=SiteInput("A1", "2592", code="a1"))
+        a2 = create_site(s, org_ref="org-a", data=SiteInput("A2", "2592", code="a2"))
+        b1 = create_site(s, org_ref="org-b", data=SiteInput("B1", "1050", code="b1"))
+        enrol(s, program_ref="c4ir", site_ref="a1", consent="details")
+        enrol(s, program_ref="c4ir", site_ref="b1", consent="aggregate")
         users = {
             "member": ("member@a.vn", "org-a", "site_member", "a1"),
             "admin": ("admin@a.vn", "org-a", "site_admin", "a1"),
@@ -85,13 +81,11 @@ def seed_world(settings: Settings) -> World:
             "platform": ("root@lhos.vn", "prov", "platform_admin", None),
         }
         for email, org, role, site in users.values():
-            service.create_user(
-                s, email=email, password=PASSWORD, org_ref=org, role=role, site_ref=site
-            )
+            create_user(s, email=email, password=PASSWORD, org_ref=org, role=role, site_ref=site)
         tokens = {
-            "a1_write": service.create_token(s, org_ref="org-a", site_ref="a1", scope="write")[1],
-            "a1_read": service.create_token(s, org_ref="org-a", site_ref="a1", scope="read")[1],
-            "b1_write": service.create_token(s, org_ref="org-b", site_ref="b1", scope="write")[1],
+            "a1_write": create_token(s, org_ref="org-a", site_ref="a1", scope="write")[1],
+            "a1_read": create_token(s, org_ref="org-a", site_ref="a1", scope="read")[1],
+            "b1_write": create_token(s, org_ref="org-b", site_ref="b1", scope="write")[1],
         }
         world = World(
             org_a.id,

@@ -323,13 +323,13 @@ def _client_for(settings: Settings, world: World, caller: str) -> TestClient:
 
 
 def _revocable_token(settings: Settings, site: str) -> int:
-    from lighthouse_os.auth import service
+    from lighthouse_os.auth.tokens import create_token
     from lighthouse_os.db.engine import make_engine, make_session_factory
 
     engine = make_engine(settings.resolved_database_url)
     org = "org-a" if site == "a1" else "org-b"
     with make_session_factory(engine)() as session:
-        token, _plain = service.create_token(session, org_ref=org, site_ref=site, scope="read")
+        token, _plain = create_token(session, org_ref=org, site_ref=site, scope="read")
     engine.dispose()
     return token.id
 

@@ -14,7 +14,7 @@ from lighthouse_os.alerts.schemas import ChannelIn, DetectorIn, RuleIn
 from lighthouse_os.assets import service as assets
 from lighthouse_os.assets.hierarchy import NodeDraft
 from lighthouse_os.auth.policy import Principal
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings

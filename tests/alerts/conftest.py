@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lighthouse_os.assets import service as assets
 from lighthouse_os.assets.hierarchy import NodeDraft, TagDraft
-from lighthouse_os.auth import service as auth
 from lighthouse_os.auth.models import Site, User
 from lighthouse_os.auth.policy import Principal
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
 from lighthouse_os.telemetry.store import POINT_SCHEMA, TimeSeriesStore, open_store
@@ -46,7 +46,7 @@ class Plant:
         return "a1"
 
     def site(self, session: Session) -> Site:
-        return auth.get_site(session, "a1")
+        return get_site(session, "a1")
 
     def actor(self, session: Session, email: str = "member@a.vn") -> Principal:
         user = session.query(User).filter(User.email == email).one()

@@ -12,7 +12,7 @@ from lighthouse_os.alerts.lifecycle import LifecyclePolicy
 from lighthouse_os.alerts.models import Alert, AlertRule
 from lighthouse_os.alerts.rules import AlertCleared, AlertRaised, Severity
 from lighthouse_os.alerts.schemas import DetectorIn, RuleIn
-from lighthouse_os.auth import service as auth
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.errors import Conflict, InvalidInput, NotFound
 from tests.alerts.conftest import T0, Plant
 
@@ -144,7 +144,7 @@ def test_rule_is_refused_with_the_field_at_fault(
 def test_rule_of_another_site_is_not_found(plant: Plant) -> None:
     rule_id = _rule(plant, **POWER, tag="line-1/press-1/power_kw")
     with plant.sessions() as session, pytest.raises(NotFound):
-        rulebook.get_rule(session, auth.get_site(session, "b1"), rule_id)
+        rulebook.get_rule(session, get_site(session, "b1"), rule_id)
 
 
 def test_deleting_a_rule_keeps_its_alerts(plant: Plant) -> None:
@@ -284,7 +284,7 @@ def test_alert_of_another_site_is_not_found(plant: Plant) -> None:
     _raise(plant, 0)
     (alert,) = _alerts(plant)
     with plant.sessions() as session, pytest.raises(NotFound):
-        service.get_alert(session, auth.get_site(session, "b1"), alert.id)
+        service.get_alert(session, get_site(session, "b1"), alert.id)
 
 
 @pytest.mark.parametrize(

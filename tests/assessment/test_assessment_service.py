@@ -431,13 +431,14 @@ def test_siri_assessment_ranks_dimensions_with_the_horizon_weights(
 def test_peer_median_needs_five_other_sites_of_the_program(
     world: World, db: Session, people: People
 ) -> None:
-    from lighthouse_os.auth import service as auth
+    from lighthouse_os.auth.consent import enrol
+    from lighthouse_os.auth.tenants import SiteInput, create_site
 
     levels = [1, 2, 2, 3, 4]
     for n, level in enumerate(levels):
         code = f"peer-{n}"
-        auth.create_site(db, org_ref="org-b", data=auth.SiteInput(f"Peer {n}", "2592", code=code))
-        auth.enrol(db, program_ref="c4ir", site_ref=code)
+        create_site(db, org_ref="org-b", data=SiteInput(f"Peer {n}", "2592", code=code))
+        enrol(db, program_ref="c4ir", site_ref=code)
         _submitted(db, ROOT, {SW: AnswerInput(picked_level=level)}, site=code)
         view = views.assessment_view(db, ROOT, "a1", _draft_with(db, SW))
         chart = view.results.radar
@@ -542,15 +543,15 @@ def test_evidence_files_live_in_the_site_folder_and_outlive_a_carried_copy(
 
 @pytest.mark.postgres
 def test_assessment_workflow_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    from lighthouse_os.auth import service as auth
+    from lighthouse_os.auth.tenants import SiteInput, create_org, create_site
     from tests.support import make_settings
 
     settings = make_settings(tmp_path / "data", database_url=postgres_url)
     initialise(settings)
     with sessions(settings) as session:
-        auth.create_org(session, name="PG org", kind="manufacturer", code="pg-assess-org")
-        auth.create_site(
-            session, org_ref="pg-assess-org", data=auth.SiteInput("PG", "2592", code="pg-assess")
+        create_org(session, name="PG org", kind="manufacturer", code="pg-assess-org")
+        create_site(
+            session, org_ref="pg-assess-org", data=SiteInput("PG", "2592", code="pg-assess")
         )
         row = service.start_assessment(session, ROOT, "pg-assess", "lighthouse-os")
         met = _met(session, SMF, 2)

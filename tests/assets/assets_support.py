@@ -7,7 +7,7 @@ from typing import Any
 
 from lighthouse_os.assets import service as assets
 from lighthouse_os.assets.hierarchy import NodeDraft, TagDraft
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.kpi.queries import KpiReader, open_reader

@@ -10,7 +10,7 @@ from lighthouse_os.app import create_app
 from lighthouse_os.assets import service as assets
 from lighthouse_os.auth.demo import seed_identity
 from lighthouse_os.auth.models import ApiToken
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.engine import make_engine, make_session_factory, session_scope
 from lighthouse_os.kpi.demo import (
     DEMO_PLANTS,

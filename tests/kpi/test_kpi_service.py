@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from lighthouse_os.auth.models import Site
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.errors import InvalidInput, NotFound

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from lighthouse_os.auth import service as auth
+from lighthouse_os.auth.tenants import SiteInput, create_site, get_site
 from lighthouse_os.cli import run
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
@@ -118,7 +118,7 @@ def _stored(store: TimeSeriesStore, sessions: sessionmaker[Session], site: str) 
     from lighthouse_os.assets import service as assets
 
     with sessions() as session:
-        tags = assets.tags_of_site(session, auth.get_site(session, site).id)
+        tags = assets.tags_of_site(session, get_site(session, site).id)
     return store.raw([t.id for t in tags], START - timedelta(days=1), utcnow()).num_rows
 
 
@@ -154,7 +154,7 @@ def mqtt_site(initialised_settings: Settings, world: World) -> str:
     code = f"sim-{uuid.uuid4().hex[:8]}"
     engine = make_engine(initialised_settings.resolved_database_url)
     with make_session_factory(engine)() as session:
-        auth.create_site(session, org_ref="org-a", data=auth.SiteInput("Sim", "2592", code=code))
+        create_site(session, org_ref="org-a", data=SiteInput("Sim", "2592", code=code))
     engine.dispose()
     return code
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from lighthouse_os.assets import service as assets
-from lighthouse_os.auth import service as auth
+from lighthouse_os.auth.tenants import SiteInput, create_org, create_site
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.db.migrate import upgrade
 from lighthouse_os.telemetry.models import DeadLetter
@@ -29,11 +29,11 @@ def test_sink_on_postgresql_stores_points_and_dead_letters(
     store = open_store(f"duckdb:///{tmp_path / 'ts.duckdb'}")
     try:
         with sessions() as session:
-            auth.create_org(session, name="Thép Sài Gòn", kind="manufacturer", code="sf-pg-org")
-            site = auth.create_site(
+            create_org(session, name="Thép Sài Gòn", kind="manufacturer", code="sf-pg-org")
+            site = create_site(
                 session,
                 org_ref="sf-pg-org",
-                data=auth.SiteInput("Nhà máy cán", "2410", code="sf-pg-site"),
+                data=SiteInput("Nhà máy cán", "2410", code="sf-pg-site"),
             )
             assets.import_assets(session, site, assets.rows_from_file("a.yaml", SF_ASSETS))
         sink = TelemetryService(sessions, store, clock=lambda: SF_NOW)

@@ -14,7 +14,7 @@ import typer
 from lighthouse_os.alerts import rulebook, service
 from lighthouse_os.alerts.engine import build_engine, run_forever
 from lighthouse_os.auth.models import Site
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.settings import Settings
 from lighthouse_os.telemetry.service import TelemetryService, build_sink, local_instant

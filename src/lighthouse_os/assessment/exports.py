@@ -22,7 +22,8 @@ from lighthouse_os.assessment.views import assessment_view
 from lighthouse_os.auth import audit
 from lighthouse_os.auth.models import Site
 from lighthouse_os.auth.policy import Action, Principal
-from lighthouse_os.auth.service import authorize_site, get_site
+from lighthouse_os.auth.service import authorize_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.framework import service as packs

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from lighthouse_os.assets import service
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.engine import make_engine, make_session_factory
 
 assets_app = typer.Typer(

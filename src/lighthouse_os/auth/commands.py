@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from lighthouse_os.auth import service
+from lighthouse_os.auth.consent import enrol
+from lighthouse_os.auth.tenants import (
+    SiteInput,
+    create_org,
+    create_site,
+    create_user,
+    grant_role,
+    reset_password,
+)
+from lighthouse_os.auth.tokens import create_token
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
 
@@ -63,7 +72,7 @@ def org_create(
 ) -> None:
     """Register an organisation."""
     with _session() as session:
-        org = service.create_org(session, name=name, kind=kind, code=code)
+        org = create_org(session, name=name, kind=kind, code=code)
         data = {"id": org.id, "code": org.code, "name": org.name, "kind": org.kind}
     _out(json_out, data, f"organisation {org.code} (id {org.id}) created")
 
@@ -82,7 +91,7 @@ def site_create(
     json_out: Json = False,
 ) -> None:
     """Add a factory to a manufacturer, or a station site to a program."""
-    data_in = service.SiteInput(
+    data_in = SiteInput(
         name=name,
         sector=sector,
         park=park,
@@ -93,7 +102,7 @@ def site_create(
         timezone=timezone,
     )
     with _session() as session:
-        site = service.create_site(session, org_ref=org, data=data_in)
+        site = create_site(session, org_ref=org, data=data_in)
         data = {
             "id": site.id,
             "code": site.code,
@@ -121,7 +130,7 @@ def user_create(
     """Create a user; without --password-stdin a random password is generated and shown once."""
     password, generated = _read_password(password_stdin)
     with _session() as session:
-        user = service.create_user(
+        user = create_user(
             session, email=email, password=password, org_ref=org, role=role, site_ref=site
         )
         data: dict[str, object] = {"id": user.id, "email": user.email, "role": role}
@@ -140,7 +149,7 @@ def user_grant(
 ) -> None:
     """Give a user one more role (audited)."""
     with _session() as session:
-        service.grant_role(session, email=email, org_ref=org, role=role, site_ref=site)
+        grant_role(session, email=email, org_ref=org, role=role, site_ref=site)
     _out(False, {}, f"{role} granted to {email}")
 
 
@@ -155,7 +164,7 @@ def user_reset_password(
     """Set a new password (generated unless read from stdin) and end the user's sessions."""
     password, generated = _read_password(password_stdin)
     with _session() as session:
-        user = service.reset_password(session, email=email, password=password)
+        user = reset_password(session, email=email, password=password)
     data: dict[str, object] = {"email": user.email}
     if generated:
         data["password"] = password
@@ -174,9 +183,7 @@ def token_create(
 ) -> None:
     """Create an API token and print it once."""
     with _session() as session:
-        token, plaintext = service.create_token(
-            session, org_ref=org, site_ref=site, scope=scope, name=name
-        )
+        token, plaintext = create_token(session, org_ref=org, site_ref=site, scope=scope, name=name)
         data = {
             "id": token.id,
             "token": plaintext,
@@ -196,7 +203,7 @@ def program_enrol(
 ) -> None:
     """Enrol a site in a program with a consent level."""
     with _session() as session:
-        enrolment = service.enrol(session, program_ref=program, site_ref=site, consent=consent)
+        enrolment = enrol(session, program_ref=program, site_ref=site, consent=consent)
         data = {
             "program_id": enrolment.program_id,
             "site_id": enrolment.site_id,

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lighthouse_os.auth import service
+from lighthouse_os.auth.consent import enrol
 from lighthouse_os.auth.models import Organisation
+from lighthouse_os.auth.tenants import SiteInput, create_org, create_site, create_user
 from lighthouse_os.settings import Settings
 
 PROGRAM_CODE = "c4ir-hcmc"
@@ -110,13 +111,11 @@ def seed_identity(_settings: Settings, session: Session) -> str:
     """Create the demo program, factories and users once; later runs leave them as they are."""
     if session.scalar(select(Organisation.id).where(Organisation.code == PROGRAM_CODE)):
         return "demo tenants already present"
-    service.create_org(
-        session, name="C4IR HCMC – Lighthouse OS pilot", kind="program", code=PROGRAM_CODE
-    )
+    create_org(session, name="C4IR HCMC – Lighthouse OS pilot", kind="program", code=PROGRAM_CODE)
     for factory in DEMO_FACTORIES:
         org_code = f"{factory.site_code}-org"
-        service.create_org(session, name=factory.org, kind="manufacturer", code=org_code)
-        data = service.SiteInput(
+        create_org(session, name=factory.org, kind="manufacturer", code=org_code)
+        data = SiteInput(
             name=factory.site,
             sector=factory.vsic,
             park=factory.park,
@@ -125,12 +124,12 @@ def seed_identity(_settings: Settings, session: Session) -> str:
             longitude=factory.lon,
             code=factory.site_code,
         )
-        service.create_site(session, org_ref=org_code, data=data)
-        service.enrol(
+        create_site(session, org_ref=org_code, data=data)
+        enrol(
             session, program_ref=PROGRAM_CODE, site_ref=factory.site_code, consent=factory.consent
         )
     for email, org, role, site in DEMO_USERS:
-        service.create_user(
+        create_user(
             session, email=email, password=DEMO_PASSWORD, org_ref=org, role=role, site_ref=site
         )
     return f"{len(DEMO_FACTORIES)} factories enrolled in the C4IR HCMC pilot; demo users created"

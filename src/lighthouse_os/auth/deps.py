@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from lighthouse_os.auth import service
 from lighthouse_os.auth.csrf import SESSION_COOKIE
 from lighthouse_os.auth.policy import Principal
+from lighthouse_os.auth.sessions import principal_from_session
+from lighthouse_os.auth.tokens import principal_from_token
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import Unauthorized
 from lighthouse_os.web.deps import SessionDep
@@ -32,13 +33,11 @@ def optional_principal(request: Request, session: SessionDep) -> Principal | Non
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() != "bearer" or not credentials:
             raise Unauthorized("use 'Authorization: Bearer <token>'")
-        principal = service.principal_from_token(
-            session, credentials, ip=client_ip(request), now=utcnow()
-        )
+        principal = principal_from_token(session, credentials, ip=client_ip(request), now=utcnow())
         if principal is None:
             raise Unauthorized("the API token is malformed, unknown or revoked")
     elif sid := request.cookies.get(SESSION_COOKIE):
-        principal = service.principal_from_session(session, sid, utcnow())
+        principal = principal_from_session(session, sid, utcnow())
     request.state.principal = principal
     return principal
 

@@ -7,9 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lighthouse_os.auth import service
+from lighthouse_os.auth.consent import set_consent, site_enrolments
 from lighthouse_os.auth.deps import SESSION_COOKIE, PrincipalDep, client_ip
 from lighthouse_os.auth.policy import Action
+from lighthouse_os.auth.service import authorize_site, visible_sites
+from lighthouse_os.auth.sessions import SESSION_LIFETIME, sign_in, sign_out
+from lighthouse_os.auth.tokens import create_token, revoke_token, site_tokens
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import Forbidden, InvalidInput, TooManyRequests
 from lighthouse_os.web.deps import SessionDep
@@ -43,7 +46,7 @@ def login(
 ) -> Response:
     """Check the password; on failure re-render the form with the reason beside the field."""
     try:
-        _user, sid = service.sign_in(
+        _user, sid = sign_in(
             session,
             email=email,
             password=password,
@@ -62,7 +65,7 @@ def login(
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
-        max_age=int(service.SESSION_LIFETIME.total_seconds()),
+        max_age=int(SESSION_LIFETIME.total_seconds()),
     )
     return response
 
@@ -70,7 +73,7 @@ def login(
 @router.post("/logout")
 def logout(request: Request, session: SessionDep) -> RedirectResponse:
     if sid := request.cookies.get(SESSION_COOKIE):
-        service.sign_out(session, sid)
+        sign_out(session, sid)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -78,24 +81,24 @@ def logout(request: Request, session: SessionDep) -> RedirectResponse:
 
 @router.get("/sites", response_class=HTMLResponse)
 def sites_page(request: Request, principal: PrincipalDep, session: SessionDep) -> HTMLResponse:
-    sites = service.visible_sites(session, principal)
+    sites = visible_sites(session, principal)
     return render(request, "auth/sites.html", {"sites": sites})
 
 
 def _site_context(session: SessionDep, principal: PrincipalDep, site_id: int) -> dict[str, object]:
-    site = service.authorize_site(session, principal, site_id, Action.SITE_READ)
+    site = authorize_site(session, principal, site_id, Action.SITE_READ)
     is_admin = _can_admin(session, principal, site_id)
     return {
         "site": site,
         "is_admin": is_admin,
-        "enrolments": service.site_enrolments(session, site.id),
-        "tokens": service.site_tokens(session, principal, site.id) if is_admin else [],
+        "enrolments": site_enrolments(session, site.id),
+        "tokens": site_tokens(session, principal, site.id) if is_admin else [],
     }
 
 
 def _can_admin(session: SessionDep, principal: PrincipalDep, site_id: int) -> bool:
     try:
-        service.authorize_site(session, principal, site_id, Action.SITE_ADMIN)
+        authorize_site(session, principal, site_id, Action.SITE_ADMIN)
     except Forbidden:
         return False
     return True
@@ -117,7 +120,7 @@ def change_consent(
     program_id: Annotated[int, Form()],
     consent: Annotated[str, Form()],
 ) -> RedirectResponse:
-    service.set_consent(
+    set_consent(
         session,
         principal,
         site_id=site_id,
@@ -138,8 +141,8 @@ def create_site_token(
     name: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """Mint a site token and show its secret once on the site page."""
-    site = service.authorize_site(session, principal, site_id, Action.SITE_ADMIN)
-    _token, plaintext = service.create_token(
+    site = authorize_site(session, principal, site_id, Action.SITE_ADMIN)
+    _token, plaintext = create_token(
         session, org_ref=site.org_id, site_ref=site.id, scope=scope, name=name, actor=principal
     )
     context = _site_context(session, principal, site_id) | {"new_token": plaintext}
@@ -150,5 +153,5 @@ def create_site_token(
 def revoke_site_token(
     site_id: int, token_id: int, principal: PrincipalDep, session: SessionDep
 ) -> RedirectResponse:
-    token = service.revoke_token(session, principal, token_id, utcnow())
+    token = revoke_token(session, principal, token_id, utcnow())
     return RedirectResponse(f"/sites/{token.site_id or site_id}", status_code=303)

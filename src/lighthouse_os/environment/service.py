@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from lighthouse_os.assets import service as assets
 from lighthouse_os.assets.bulk import Row
 from lighthouse_os.assets.models import Tag
-from lighthouse_os.auth import service as auth
 from lighthouse_os.auth.models import Organisation, Site
 from lighthouse_os.auth.policy import OrgKind, Principal, Role
+from lighthouse_os.auth.tenants import SiteInput, create_site, get_org
 from lighthouse_os.environment import qcvn, receiver, standards
 from lighthouse_os.environment.aqi import AqiResult, vn_hourly_aqi
 from lighthouse_os.environment.averaging import HOUR, ICT, HourlyMeans, index_hours
@@ -68,7 +68,7 @@ def add_air_station(
     The site and its tags are created through the auth and assets services, each of which
     commits; the station row is committed last, so a failure leaves at most an unused site.
     """
-    program = auth.get_org(session, program_ref)
+    program = get_org(session, program_ref)
     if program.kind != OrgKind.PROGRAM:
         raise InvalidInput(f"{program.code!r} is not a program", fields={"program": "kind"})
     if session.scalar(select(AirStation.id).where(AirStation.code == data.code)):
@@ -95,7 +95,7 @@ def _station_site(session: Session, program: Organisation, data: AirStationInput
     existing = session.scalar(select(Site).where(Site.code == data.code))
     if existing is not None and existing.org_id == program.id:
         return existing  # a retry after a failed first attempt
-    site_input = auth.SiteInput(
+    site_input = SiteInput(
         name=data.name,
         sector="",
         park=data.park,
@@ -104,7 +104,7 @@ def _station_site(session: Session, program: Organisation, data: AirStationInput
         longitude=data.longitude,
         code=data.code,
     )
-    return auth.create_site(session, org_ref=program.id, data=site_input)
+    return create_site(session, org_ref=program.id, data=site_input)
 
 
 def _pollutant_rows(parameters: Sequence[Pollutant]) -> list[Row]:
@@ -345,7 +345,7 @@ def air_exceedances(
 def default_program(session: Session, principal: Principal) -> int | str:
     """The program a caller's environment page opens on: theirs, or the first for admins.
 
-    Only a default; `auth.authorize_org` still decides whether the caller may read it.
+    Only a default; `auth.service.authorize_org` still decides whether the caller may read it.
     """
     mine = [g.org_id for g in principal.grants if g.role is Role.PROGRAM_ADMIN]
     if mine:

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from lighthouse_os.assets import service as assets
 from lighthouse_os.auth.models import ApiToken, Site
-from lighthouse_os.auth.service import create_token, get_site
+from lighthouse_os.auth.tenants import get_site
+from lighthouse_os.auth.tokens import create_token
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory, session_scope
 from lighthouse_os.errors import InvalidInput

@@ -28,7 +28,7 @@ app = typer.Typer(help="Simulators for demos, tests and benchmarks.", no_args_is
 
 def create_site_assets(settings: Settings, site: str, machines: int) -> str:
     """Create the simulated machines' assets and products at `site` (the local database)."""
-    from lighthouse_os.auth.service import get_site
+    from lighthouse_os.auth.tenants import get_site
     from lighthouse_os.db.engine import make_engine, make_session_factory
     from lighthouse_os.kpi.demo import provision
 

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lighthouse_os.assets.service import load_yaml
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.settings import Settings
 from lighthouse_os.telemetry import service

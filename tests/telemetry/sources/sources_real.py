@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lighthouse_os.assets import service as assets
-from lighthouse_os.auth import service as auth
 from lighthouse_os.auth.models import Site
+from lighthouse_os.auth.tenants import SiteInput, create_site
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
 from lighthouse_os.telemetry.store import open_store
@@ -39,8 +39,8 @@ def seed_site(settings: Settings, code: str) -> None:
     """Create site `code` in org `org-a` of the access-test world, with the tags of `TAGS`."""
     engine = make_engine(settings.resolved_database_url)
     with make_session_factory(engine)() as session:
-        site = auth.create_site(
-            session, org_ref="org-a", data=auth.SiteInput(f"Site {code}", "2592", code=code)
+        site = create_site(
+            session, org_ref="org-a", data=SiteInput(f"Site {code}", "2592", code=code)
         )
         assets.import_assets(session, site, assets.rows_from_file("t.yaml", TAGS))
     engine.dispose()
