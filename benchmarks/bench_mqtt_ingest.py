@@ -1,41 +1,62 @@
 """Benchmark: MQTT ingestion end to end through the broker at QoS 1, 1- and 10-point messages.
 
-A publisher process sends JSON messages whose `ts` is the publish time; the worker (this
-process, the production `MqttWorker`) batches, calls the sink, then acks. Printed per scenario:
-points/s from the first publish to the last sink return, and the latency publish → sink return
-(p50, p99, max), with the machine's core count.
+Processes: `--publishers` publisher processes (raw MQTT 5, several connections each, QoS 1,
+waiting for every PUBACK, paced to the offered rate), `--workers` worker processes running the
+production `MqttClient` + `MqttWorker` (more than one share the load through an MQTT 5 shared
+subscription), and the broker. Each message's `value` is its publish time (epoch seconds) and its
+`ts` is unique per point, so a real store keeps every point. Printed per run:
 
-    python benchmarks/bench_mqtt_ingest.py --sink null
-    python benchmarks/bench_mqtt_ingest.py --sink real --data-dir DIR --site hcm-01
+- points/s: points the sink stored / (last sink return - first publish);
+- latency publish -> sink return (durable, hence queryable): p50, p99, max;
+- lost: published and acknowledged by the broker but never delivered (a full session queue in
+  the broker drops them: Mosquitto `max_queued_messages`, 1000 by default);
+- CPU microseconds per point of the workers, the publishers and the broker (from /proc);
+- the load average before and after, since other work may share the machine.
 
-`--sink real` uses `lighthouse_os.telemetry.service.build_sink`; the site and its tags
-`bench/t0` … `bench/t9` must exist there, or every point is (correctly) dead-lettered.
+An offered rate of `max` publishes as fast as the publishers can: the broker then drops what the
+worker cannot keep up with, and the points/s is the worker's ceiling. A paced rate is "sustained"
+when nothing is lost, the points/s keeps up and p99 < 2 s.
+
+    python benchmarks/bench_mqtt_ingest.py                              # null sink, 1 worker
+    python benchmarks/bench_mqtt_ingest.py --sink real                  # SQLite + DuckDB
+    python benchmarks/bench_mqtt_ingest.py --sink real --backend postgres --workers 2
+    python benchmarks/bench_mqtt_ingest.py --rates 20000,50000 --sizes 10 --seconds 10
 """
 
 from __future__ import annotations
 
 import argparse
+import array
 import multiprocessing as mp
 import os
 import platform
-import shutil
-import statistics
-import subprocess
-import sys
+import select
+import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import orjson
 
 from lighthouse_os.telemetry.points import IngestResult, RawPoint, TelemetrySink
+from lighthouse_os.telemetry.sources.mqtt import packets
 from lighthouse_os.telemetry.sources.mqtt.client import BrokerAddress, MqttClient, MqttOptions
 from lighthouse_os.telemetry.sources.mqtt.source import JsonTopicDecoder
 from lighthouse_os.telemetry.worker import MqttWorker, WorkerOptions
 
 TAGS = [f"t{i}" for i in range(10)]
+SITE = "bench"
+SECRET = "benchmark-secret-key-0123456789-abcdefghij"
+CTX = mp.get_context("spawn")
+
+
+# -- workers ----------------------------------------------------------------------------------
 
 
 class NullSink:
@@ -50,195 +71,451 @@ class NullSink:
 
 @dataclass
 class TimingSink:
-    """Wraps a sink; on each return records, per point, now − the publish time in `ts`."""
+    """Wraps a sink; on each return notes, per point, now - its publish time (the `value`)."""
 
     inner: TelemetrySink
-    latencies: list[float] = field(default_factory=list)
+    counter: Any  # a multiprocessing Value('q') shared with the coordinator
+    latencies: array.array[float] = field(default_factory=lambda: array.array("d"))
     last_return: float = 0.0
-    done: threading.Event = field(default_factory=threading.Event)
-    expected: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    letters: int = 0
 
     def ingest(self, site: str, points: Sequence[RawPoint], *, source: str) -> IngestResult:
         result = self.inner.ingest(site, points, source=source)
         now = time.time()
-        self.latencies.extend(now - float(p.ts) for p in points)  # type: ignore[arg-type]
+        self.latencies.extend([now - p.value for p in points])  # type: ignore[operator]
         self.last_return = now
-        if len(self.latencies) >= self.expected:
-            self.done.set()
+        self.accepted += result.accepted
+        self.rejected += len(result.rejected)
+        with self.counter.get_lock():
+            self.counter.value += len(points)
         return result
 
     def dead_letter(self, *, source: str, payload: bytes, reason: str, site: str | None) -> None:
+        self.letters += 1
         self.inner.dead_letter(source=source, payload=payload, reason=reason, site=site)
 
 
-def _body(i: int, per_message: int) -> bytes:
-    if per_message == 1:
-        return orjson.dumps({"ts": time.time(), "value": i})
-    return orjson.dumps({"ts": time.time(), "values": dict.fromkeys(TAGS[:per_message], i)})
+@dataclass(frozen=True)
+class WorkerJob:
+    url: str
+    client_id: str
+    site: str
+    shared_group: str | None
+    sink: str
+    data_dir: str | None
+    timeseries_url: str | None
+    batch_size: int
+    batch_wait_ms: int
+    receive_maximum: int
+    queue_capacity: int
 
 
-def _pace(i: int, started: float, rate: float) -> None:
-    if rate > 0:
-        delay = started + i / rate - time.time()
-        if delay > 0:
-            time.sleep(delay)
-
-
-def publish(url: str, topic: str, messages: int, per_message: int, rate: float) -> None:
-    """Publisher process: QoS 1, `ts` = publish time in epoch seconds, `rate` msg/s (0 = max).
-
-    The C client `mosquitto_pub -l` does the MQTT work when installed (one message per stdin
-    line, 1000 in flight), so the benchmark measures the worker, not a Python publisher.
-    """
-    address = BrokerAddress.from_url(url)
-    if shutil.which("mosquitto_pub") is None:
-        _publish_paho(address, topic, messages, per_message, rate)
-        return
-    command = ["mosquitto_pub", "-h", address.host, "-p", str(address.port), "-V", "5"]
-    command += ["-q", "1", "-M", "1000", "-t", topic, "-l"]
-    with subprocess.Popen(command, stdin=subprocess.PIPE) as proc:
-        assert proc.stdin is not None
-        started = time.time()
-        for i in range(messages):
-            _pace(i, started, rate)
-            proc.stdin.write(_body(i, per_message) + b"\n")
-            if rate > 0:
-                proc.stdin.flush()
-        proc.stdin.close()
-        proc.wait()
-
-
-def _publish_paho(
-    address: BrokerAddress, topic: str, messages: int, per_message: int, rate: float
-) -> None:
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect(address.host, address.port)
-    client.loop_start()
-    started, infos = time.time(), []
-    for i in range(messages):
-        _pace(i, started, rate)
-        infos.append(client.publish(topic, _body(i, per_message), qos=1))
-    for info in infos:
-        info.wait_for_publish(60)
-    client.disconnect()
-    client.loop_stop()
-
-
-def _percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
-
-
-def _wait_for(sink: TimingSink, timeout: float) -> bool:
-    """Wait until every point arrived, or until nothing arrived for `timeout` seconds."""
-    seen = -1
-    while not sink.done.wait(timeout):
-        if len(sink.latencies) == seen:
-            return False
-        seen = len(sink.latencies)
-    return True
-
-
-def run_scenario(
-    args: argparse.Namespace, inner: TelemetrySink, per_message: int, rate: float
-) -> None:
-    """One scenario: start a worker, publish, wait for every point, print the figures."""
-    site = args.site or f"bench-{uuid.uuid4().hex[:8]}"
-    topic = f"lhos/{site}/bench/t0" if per_message == 1 else f"lhos/{site}/bench"
-    sink = TimingSink(inner, expected=args.messages * per_message)
-    options = MqttOptions(
-        url=args.url,
-        client_id=f"bench-{uuid.uuid4().hex[:8]}",
-        topic_filters=(f"lhos/{site}/#",),
-        receive_maximum=args.receive_maximum,
-        queue_capacity=args.queue_capacity,
-        session_expiry_seconds=30,
-    )
-    tuning = WorkerOptions(batch_size=args.batch_size, batch_wait_seconds=args.batch_wait_ms / 1000)
-    worker = MqttWorker(MqttClient(options), [JsonTopicDecoder([site])], sink, tuning)
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-    thread.start()
-    if not worker.client.ready.wait(10):
-        sys.exit("worker did not subscribe within 10 s")
-    publisher = mp.get_context("spawn").Process(
-        target=publish, args=(args.url, topic, args.messages, per_message, rate)
-    )
-    started = time.time()
-    publisher.start()
-    finished = _wait_for(sink, args.idle_timeout)
-    publisher.join()
-    stop.set()
-    thread.join(30)
-    _print(per_message, rate, sink, started, finished, worker)
-
-
-def _print(
-    per_message: int,
-    rate: float,
-    sink: TimingSink,
-    started: float,
-    finished: bool,
-    worker: MqttWorker,
-) -> None:
-    points = len(sink.latencies)
-    elapsed = sink.last_return - started
-    lat_ms = [x * 1000 for x in sink.latencies]
-    offered = f"{rate:,.0f} msg/s" if rate > 0 else "max"
-    note = "" if finished else f"  INCOMPLETE: {sink.expected - points} points never arrived"
-    print(
-        f"{per_message:>2}-point messages, offered {offered:>10}: {points} points in "
-        f"{elapsed:.2f} s = {points / elapsed:,.0f} points/s "
-        f"({points / per_message / elapsed:,.0f} msg/s); latency p50 "
-        f"{statistics.median(lat_ms):.1f} ms, p99 {_percentile(lat_ms, 0.99):.1f} ms, "
-        f"max {max(lat_ms):.1f} ms; {worker.stats.batches} batches, "
-        f"queue high-water {worker.client.intake.high_water}{note}"
-    )
-
-
-def _sink(args: argparse.Namespace) -> TelemetrySink:
-    if args.sink == "null":
+def _open_sink(job: WorkerJob) -> TelemetrySink:
+    if job.sink == "null":
         return NullSink()
     from lighthouse_os.settings import Settings
     from lighthouse_os.telemetry.service import build_sink
 
-    settings = Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=Path(job.data_dir or "."),
+        secret_key=SECRET,
+        timeseries_url=job.timeseries_url,
+    )
     return build_sink(settings)
 
 
+def run_worker(job: WorkerJob, counter: Any, ready: Any, stop: Any, out: Any) -> None:
+    """Worker process: the production client and worker until `stop`, then report."""
+    sink = _open_sink(job)
+    timing = TimingSink(sink, counter)
+    options = MqttOptions(
+        url=job.url,
+        client_id=job.client_id,
+        topic_filters=(f"lhos/{job.site}/#",),
+        shared_group=job.shared_group,
+        receive_maximum=job.receive_maximum,
+        queue_capacity=job.queue_capacity,
+        session_expiry_seconds=10,
+    )
+    tuning = WorkerOptions(batch_size=job.batch_size, batch_wait_seconds=job.batch_wait_ms / 1000)
+    worker = MqttWorker(MqttClient(options), [JsonTopicDecoder([job.site])], timing, tuning)
+    halt = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(halt,), daemon=True)
+    thread.start()
+    if worker.client.ready.wait(15):
+        ready.set()
+    cpu = time.process_time()
+    stop.wait()
+    halt.set()
+    thread.join(30)
+    close = getattr(sink, "close", None)
+    if callable(close):
+        close()
+    out.put(
+        {
+            "latencies": timing.latencies.tobytes(),
+            "last_return": timing.last_return,
+            "cpu": time.process_time() - cpu,
+            "accepted": timing.accepted,
+            "rejected": timing.rejected,
+            "letters": timing.letters,
+            "batches": worker.stats.batches,
+            "skipped_ids": worker.client.skipped_ids,
+            "high_water": worker.client.intake.high_water,
+        }
+    )
+
+
+# -- publishers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishJob:
+    url: str
+    site: str
+    per_message: int
+    first: int  # this publisher sends sequence numbers first, first + stride, …
+    stride: int
+    count: int
+    rate: float  # messages/s for this publisher; 0 = as fast as possible
+    connections: int
+    ts_base: float
+
+
+def _topic_and_body(job: PublishJob, seq: int, now: float) -> tuple[str, bytes]:
+    ts = job.ts_base + seq * 1e-6  # unique per point: the store keeps every one
+    if job.per_message == 1:
+        body = orjson.dumps({"ts": ts, "value": now})
+        return f"lhos/{job.site}/bench/t{seq % 10}", body
+    return f"lhos/{job.site}/bench", orjson.dumps({"ts": ts, "values": dict.fromkeys(TAGS, now)})
+
+
+class _Publisher:
+    """One MQTT 5 connection that keeps up to the broker's Receive Maximum QoS 1 in flight."""
+
+    def __init__(self, url: str) -> None:
+        address = BrokerAddress.from_url(url)
+        self.sock = socket.create_connection((address.host, address.port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        request = packets.ConnectRequest(f"pub-{uuid.uuid4().hex[:10]}", 60, True, 0, 65535)
+        self.sock.sendall(packets.connect_packet(request))
+        self.reader = packets.PacketReader()
+        while not (found := self.reader.read(1)):
+            self.reader.feed(self.sock.recv(4096))
+        first = found[0]
+        if not isinstance(first, packets.Control) or first.kind != packets.CONNACK:
+            raise RuntimeError("no CONNACK")
+        connack = packets.parse_connack(first.body)
+        if connack.refused:
+            raise RuntimeError(f"publisher refused: {connack.describe()}")
+        self.window = connack.receive_maximum
+        self.inflight = 0
+        self.next_id = 1
+
+    def send(self, messages: list[tuple[str, bytes]]) -> None:
+        out = []
+        for topic, body in messages:
+            out.append(packets.publish_packet(topic, body, 1, self.next_id))
+            self.next_id = self.next_id % packets.PACKET_ID_MAX + 1
+        self.sock.sendall(b"".join(out))
+        self.inflight += len(messages)
+
+    def receive(self) -> tuple[int, int]:
+        """(PUBACKs read, of which refused)."""
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise RuntimeError("the broker closed a publisher connection")
+        self.reader.feed(chunk)
+        acked = refused = 0
+        for packet in self.reader.read(1 << 30):
+            if isinstance(packet, packets.Control) and packet.kind == packets.PUBACK:
+                acked += 1
+                refused += len(packet.body) > 2 and packet.body[2] >= 0x80
+        self.inflight -= acked
+        return acked, refused
+
+
+def run_publisher(job: PublishJob, out: Any) -> None:
+    """Publisher process: send `count` messages at `rate`, wait for every PUBACK, report."""
+    links = [_Publisher(job.url) for _ in range(job.connections)]
+    by_socket = {link.sock: link for link in links}
+    cpu, started = time.process_time(), time.time()
+    sent = acked = refused = 0
+    while acked < job.count:
+        due = job.count
+        if job.rate > 0:
+            due = min(job.count, int((time.time() - started) * job.rate) + 1)
+        for link in links:
+            room = min(link.window - link.inflight, due - sent)
+            if room > 0:
+                now = time.time()
+                seqs = [job.first + (sent + k) * job.stride for k in range(room)]
+                link.send([_topic_and_body(job, seq, now) for seq in seqs])
+                sent += room
+        wait = 0.002 if sent < job.count else 0.05
+        for sock in select.select(list(by_socket), [], [], wait)[0]:
+            got, bad = by_socket[sock].receive()
+            acked, refused = acked + got, refused + bad
+    finished = time.time()
+    for link in links:
+        link.sock.sendall(packets.DISCONNECT_PACKET)
+        link.sock.close()
+    out.put(
+        {
+            "sent": sent,
+            "refused": refused,
+            "started": started,
+            "finished": finished,
+            "cpu": time.process_time() - cpu,
+        }
+    )
+
+
+# -- coordinator ------------------------------------------------------------------------------
+
+
+def _broker_cpu() -> float:
+    """CPU seconds used so far by local processes named mosquitto (0 if none is visible)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "mosquitto":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+@dataclass
+class Run:
+    per_message: int
+    rate: float  # offered points/s; 0 = max
+    messages: int
+
+
+def run_scenario(args: argparse.Namespace, run: Run, ts_base: float, store: dict[str, Any]) -> None:
+    """Start the workers, publish, wait for every point (or for silence), print one line."""
+    site = store.get("site") or f"bench{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    group = f"bench-{tag}" if args.workers > 1 else None
+    counters = [CTX.Value("q", 0) for _ in range(args.workers)]
+    stop, results = CTX.Event(), CTX.Queue()
+    workers, readies = [], []
+    for index in range(args.workers):
+        job = WorkerJob(
+            args.url,
+            f"bench-{tag}-{index}",
+            site,
+            group,
+            args.sink,
+            store.get("data_dir"),
+            store.get("timeseries_url"),
+            args.batch_size,
+            args.batch_wait_ms,
+            args.receive_maximum,
+            args.queue_capacity,
+        )
+        ready = CTX.Event()
+        process = CTX.Process(target=run_worker, args=(job, counters[index], ready, stop, results))
+        process.start()
+        workers.append(process)
+        readies.append(ready)
+    if not all(r.wait(30) for r in readies):
+        raise SystemExit("a worker did not subscribe within 30 s")
+
+    publishers, published = [], CTX.Queue()
+    rate_msgs = run.rate / run.per_message / args.publishers if run.rate else 0.0
+    for p in range(args.publishers):
+        count = len(range(p, run.messages, args.publishers))
+        job_p = PublishJob(
+            args.url, site, run.per_message, p, args.publishers, count, rate_msgs,
+            args.connections, ts_base,
+        )  # fmt: skip
+        publishers.append(CTX.Process(target=run_publisher, args=(job_p, published)))
+    load_before, broker_before = _load(), _broker_cpu()
+    for process in publishers:
+        process.start()
+    pub = [published.get() for _ in publishers]
+    for process in publishers:
+        process.join()
+    expected = run.messages * run.per_message
+    seen, quiet_since = -1, time.monotonic()
+    while (total := sum(c.value for c in counters)) < expected:
+        if total != seen:
+            seen, quiet_since = total, time.monotonic()
+        elif time.monotonic() - quiet_since > args.idle_timeout:
+            break
+        time.sleep(0.1)
+    broker_cpu = _broker_cpu() - broker_before
+    stop.set()
+    outs = [results.get(timeout=60) for _ in workers]
+    for process in workers:
+        process.join(30)
+    _print(run, pub, outs, expected, broker_cpu, load_before)
+
+
+def _print(
+    run: Run,
+    pub: list[dict[str, Any]],
+    outs: list[dict[str, Any]],
+    expected: int,
+    broker_cpu: float,
+    load_before: str,
+) -> None:
+    latencies = np.concatenate([np.frombuffer(o["latencies"], dtype=np.float64) for o in outs])
+    points = len(latencies)
+    first = min(p["started"] for p in pub)
+    elapsed = max(o["last_return"] for o in outs) - first if points else float("nan")
+    pps = points / elapsed if points else 0.0
+    lat_ms = latencies * 1000 if points else np.array([float("nan")])
+    p50, p99 = np.percentile(lat_ms, [50, 99])
+    lost = expected - points
+    offered = f"{run.rate:,.0f}" if run.rate else "max"
+    publish_s = max(p["finished"] for p in pub) - first
+    sustained = ""
+    if run.rate:  # kept the pace (within 10 %), lost nothing, p99 under 2 s
+        on_time = publish_s <= 1.1 * run.messages * run.per_message / run.rate + 0.2
+        ok = lost == 0 and on_time and p99 < 2000
+        why = "" if on_time else " (the publishers fell behind the pace)"
+        sustained = "  SUSTAINED" if ok else f"  not sustained{why}"
+    per_point = 1e6 / max(points, 1)
+    print(
+        f"{run.per_message:>2}-point msgs, offered {offered:>7} points/s: "
+        f"{points:,}/{expected:,} points in {elapsed:.2f} s = {pps:,.0f} points/s "
+        f"({pps / run.per_message:,.0f} msg/s; publish took {publish_s:.2f} s); "
+        f"latency p50 {p50:,.0f} ms p99 {p99:,.0f} ms max {lat_ms.max():,.0f} ms; "
+        f"lost {lost:,} points (broker skipped {sum(o['skipped_ids'] for o in outs):,} msg ids, "
+        f"refused {sum(p['refused'] for p in pub)}); "
+        f"CPU us/point: workers {sum(o['cpu'] for o in outs) * per_point:.1f}, "
+        f"publishers {sum(p['cpu'] for p in pub) * per_point:.1f}, "
+        f"broker {broker_cpu * per_point:.1f}; "
+        f"stored {sum(o['accepted'] for o in outs):,}, rejected "
+        f"{sum(o['rejected'] for o in outs)}, dead letters {sum(o['letters'] for o in outs)}; "
+        f"{sum(o['batches'] for o in outs)} batches; load {load_before} -> {_load()}{sustained}",
+        flush=True,
+    )
+
+
+# -- setup ------------------------------------------------------------------------------------
+
+
+def _seed(args: argparse.Namespace) -> dict[str, Any]:
+    """For `--sink real`: a fresh data folder with site `bench` and tags bench/t0 … bench/t9."""
+    from lighthouse_os.assets import service as assets
+    from lighthouse_os.auth import service as auth
+    from lighthouse_os.bootstrap import initialise
+    from lighthouse_os.db.engine import make_engine, make_session_factory
+    from lighthouse_os.settings import Settings
+
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="bench-mqtt-"))
+    timeseries_url = None
+    if args.backend == "postgres":
+        timeseries_url = _create_database(args.pg_server)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=data_dir, secret_key=SECRET, timeseries_url=timeseries_url
+    )
+    initialise(settings)
+    engine = make_engine(settings.resolved_database_url)
+    with make_session_factory(engine)() as session:
+        auth.create_org(session, name="Bench", kind="manufacturer", code="bench-org")
+        site = auth.create_site(
+            session, org_ref="bench-org", data=auth.SiteInput("Bench", "2592", code=SITE)
+        )
+        yaml = "nodes:\n  - {path: bench, level: line}\ntags:\n" + "".join(
+            f"  - {{path: bench/{t}, unit: kW, kind: gauge}}\n" for t in TAGS
+        )
+        assets.import_assets(session, site, assets.rows_from_file("b.yaml", yaml.encode()))
+    engine.dispose()
+    return {"site": SITE, "data_dir": str(data_dir), "timeseries_url": timeseries_url}
+
+
+def _create_database(server: str) -> str:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"lhos_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_url(server).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(server).set(database=name).render_as_string(False)
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+
+
+def _runs(args: argparse.Namespace) -> list[Run]:
+    runs = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        for rate_text in args.rates.split(","):
+            rate = 0.0 if rate_text == "max" else float(rate_text)
+            points = args.max_points if rate == 0 else int(rate * args.seconds)
+            runs.append(Run(size, rate, max(points // size, 1)))
+    return runs
+
+
 def main() -> None:
-    """Parse options, print the machine, run the 1-point and 10-point scenarios."""
+    """Parse options, print the machine, run every (message size, offered rate)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("LHOS_MQTT_URL", "mqtt://127.0.0.1:1883"))
     parser.add_argument("--sink", choices=["null", "real"], default="null")
-    parser.add_argument("--data-dir", default=None, help="for --sink real")
-    parser.add_argument("--site", default=None, help="site code (needed for --sink real)")
-    parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--batch-wait-ms", type=int, default=20)
-    parser.add_argument("--receive-maximum", type=int, default=1000)
-    parser.add_argument("--queue-capacity", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=1000, help="paced run, msg/s (0: skip)")
-    parser.add_argument("--idle-timeout", type=float, default=10)
+    parser.add_argument("--backend", choices=["duckdb", "postgres"], default="duckdb")
+    parser.add_argument(
+        "--pg-server",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="for --backend postgres: a fresh database is created there and dropped after",
+    )
+    parser.add_argument("--data-dir", default=None, help="for --sink real (default: a temp dir)")
+    parser.add_argument("--workers", type=int, default=1, help=">1: a shared subscription")
+    parser.add_argument("--publishers", type=int, default=2, help="publisher processes")
+    parser.add_argument("--connections", type=int, default=4, help="per publisher")
+    parser.add_argument("--sizes", default="1,10", help="points per message")
+    parser.add_argument("--rates", default="max,20000,50000,100000", help="points/s or max")
+    parser.add_argument("--seconds", type=float, default=5, help="length of a paced run")
+    parser.add_argument("--max-points", type=int, default=200_000, help="points of a max run")
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-wait-ms", type=int, default=50)
+    parser.add_argument("--receive-maximum", type=int, default=5000)
+    parser.add_argument("--queue-capacity", type=int, default=10000)
+    parser.add_argument("--idle-timeout", type=float, default=5)
     args = parser.parse_args()
+    if args.sink == "real" and args.backend == "duckdb" and args.workers > 1:
+        parser.error("DuckDB allows one writing process: use --backend postgres for --workers > 1")
     print(
         f"bench_mqtt_ingest: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"broker {args.url}, sink {args.sink}, {args.messages} messages per scenario, QoS 1, "
-        f"batch {args.batch_size}/{args.batch_wait_ms} ms, "
-        f"publisher {'mosquitto_pub' if shutil.which('mosquitto_pub') else 'paho'}"
+        f"broker {args.url}, sink {args.sink}"
+        f"{f' ({args.backend})' if args.sink == 'real' else ''}, {args.workers} worker(s), "
+        f"{args.publishers} publisher(s) x {args.connections} connections, QoS 1, "
+        f"batch {args.batch_size}/{args.batch_wait_ms} ms, receive maximum "
+        f"{args.receive_maximum}, queue {args.queue_capacity}; load {_load()}",
+        flush=True,
     )
-    inner = _sink(args)
-    for per_message in (1, 10):
-        run_scenario(args, inner, per_message, 0.0)
-        if args.rate > 0:
-            run_scenario(args, inner, per_message, args.rate)
-    close = getattr(inner, "close", None)
-    if callable(close):
-        close()
+    store = _seed(args) if args.sink == "real" else {}
+    ts_base = float(int(time.time()) - 86_400)
+    try:
+        for run in _runs(args):
+            run_scenario(args, run, ts_base, store)
+            ts_base += 100.0  # the next run's stamps never meet this one's (< 1e8 points)
+    finally:
+        if store.get("timeseries_url"):
+            _drop_database(store["timeseries_url"])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import logging
 import select
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections import deque
@@ -45,6 +46,8 @@ _SCHEMES = {"mqtt": False, "tcp": False, "mqtts": True, "ssl": True}
 # How often the network thread wakes to check for stop and keep-alive when nothing happens.
 _POLL_SECONDS = 0.2
 _RECV_BYTES = 256 * 1024
+_COALESCE_BELOW_BYTES = 16 * 1024
+_COALESCE_SECONDS = 0.001
 _CONNECT_TIMEOUT_SECONDS = 5.0
 _SUBSCRIBE_PACKET_ID = 1
 # A connection that lived this long resets the reconnect backoff; a shorter one (e.g. two
@@ -147,6 +150,8 @@ class IntakeQueue:
         self.high_water = 0
         self._items: deque[Delivery] = deque()
         self._changed = threading.Condition()
+        # How many items the waiting consumer wants: waking it for fewer only costs CPU.
+        self._wanted = sys.maxsize
 
     def qsize(self) -> int:
         """Deliveries waiting."""
@@ -164,16 +169,19 @@ class IntakeQueue:
         with self._changed:
             self._items.extend(deliveries)
             self.high_water = max(self.high_water, len(self._items))
-            self._changed.notify_all()
+            if len(self._items) >= self._wanted:
+                self._changed.notify_all()
 
     def take(self, max_items: int, max_wait: float) -> list[Delivery]:
         """Up to `max_items`, waiting at most `max_wait` seconds from now for a full batch."""
         deadline = time.monotonic() + max_wait
         with self._changed:
+            self._wanted = max_items
             while len(self._items) < max_items:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self._changed.wait(remaining):
                     break
+            self._wanted = sys.maxsize
             items = self._items
             batch = [items.popleft() for _ in range(min(max_items, len(items)))]
             if batch:
@@ -380,6 +388,10 @@ class MqttClient:
             raise ConnectionResetError("the broker closed the connection")
         self._ping_sent_at = None  # anything from the broker shows the link is alive
         connection.reader.feed(chunk)
+        if len(chunk) < _COALESCE_BELOW_BYTES:
+            # A short read: let more arrive before the next one. One read and one hand-over
+            # then carry many messages (less CPU per message) for at most 1 ms more latency.
+            time.sleep(_COALESCE_SECONDS)
 
     def _dispatch(self, found: list[Publish | Control], gaps: PacketIdGaps) -> None:
         now, generation = datetime.now(UTC), self.generation
