@@ -17,7 +17,7 @@ from lighthouse_os.alerts.engine import build_engine, run_forever
 from lighthouse_os.alerts.models import Alert
 from lighthouse_os.auth.demo import seed_identity
 from lighthouse_os.auth.models import Site
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.environment.averaging import ICT
 from lighthouse_os.environment.demo import seed_environment

@@ -19,7 +19,7 @@ from lighthouse_os.alerts.engine import AlertEngine
 from lighthouse_os.alerts.models import Alert, AlertDelivery
 from lighthouse_os.alerts.schemas import ChannelIn
 from lighthouse_os.auth.policy import Principal
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.environment import monitoring

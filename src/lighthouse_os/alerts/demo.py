@@ -25,7 +25,7 @@ from lighthouse_os.alerts.schemas import DetectorIn, RuleIn
 from lighthouse_os.assets.models import AssetNode, Tag
 from lighthouse_os.auth.models import Site
 from lighthouse_os.auth.policy import Principal
-from lighthouse_os.auth.service import get_site
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import MetaEntry, utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.kpi.queries import open_reader

@@ -18,16 +18,15 @@ from lighthouse_os.auth.policy import (
 from lighthouse_os.auth.tenants import SiteInput, create_org, create_site, get_org, get_site
 from lighthouse_os.errors import Forbidden, NotFound
 
-# The tenant names below live in `auth.tenants`: import them from there. They are re-exported
-# only while files with other engineers' unmerged edits still import them from this module.
+# `SiteInput`, `create_org` and `create_site` live in `auth.tenants`: import them from there.
+# They are re-exported only while benchmarks/bench_mqtt_ingest.py (another engineer's unmerged
+# edit) still imports them from this module.
 __all__ = [
     "SiteInput",
     "authorize_org",
     "authorize_site",
     "create_org",
     "create_site",
-    "get_org",
-    "get_site",
     "site_facts",
     "visible_sites",
 ]

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.auth.demo import PROGRAM_CODE
-from lighthouse_os.auth.service import get_org
+from lighthouse_os.auth.tenants import get_org
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.environment import monitoring, receiver, service
 from lighthouse_os.environment.averaging import HOUR, ICT

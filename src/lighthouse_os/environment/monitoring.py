@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from lighthouse_os.assets import service as assets
 from lighthouse_os.assets.bulk import Row
-from lighthouse_os.auth import service as auth
 from lighthouse_os.auth.models import Enrolment, Site
 from lighthouse_os.auth.policy import Consent
+from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.environment import standards
 from lighthouse_os.environment.averaging import HOUR, ICT
 from lighthouse_os.environment.compliance import (
@@ -83,7 +83,7 @@ def register_monitoring_station(
     session: Session, data: MonitoringStationInput
 ) -> MonitoringStation:
     """Register (or update) a station so the receiver stores its files; one commit."""
-    site = auth.get_site(session, data.site)
+    site = get_site(session, data.site)
     match = MONITORING_CODE.match(data.code)
     if match is None:  # the schema already checked it; kept for mypy and direct callers
         raise InvalidInput(f"bad station code {data.code!r}", fields={"code": "format"})
