@@ -56,6 +56,14 @@ def seed(settings: Settings, console: Console | None = None) -> list[str]:
     return done
 
 
+def _loopback_url(host: str, port: int) -> str:
+    """Where this machine reaches the served app (a wildcard bind answers on loopback)."""
+    reachable = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
+    if ":" in reachable:
+        reachable = f"[{reachable}]"
+    return f"http://{reachable}:{port}"
+
+
 def run_demo(settings: Settings, *, host: str, port: int, serve: bool, console: Console) -> None:
     """Initialise, seed and (unless told not to) serve."""
     initialise(settings)
@@ -71,7 +79,8 @@ def run_demo(settings: Settings, *, host: str, port: int, serve: bool, console: 
 
         from lighthouse_os.app import create_app
 
-        stop, _threads = start_streaming(settings)  # the demo factories keep producing live
+        # The demo factories keep producing live, posting to the served app like plant gateways.
+        stop, _threads = start_streaming(settings, served_at=_loopback_url(host, port))
         _threads += stream_environment(settings, stop)  # air and wastewater stations too
         _alerts, stop_alerts = start_alert_engine(settings)  # raising and resolving from them
         try:
