@@ -124,7 +124,7 @@ def _air(
     start = day_start((floor_hour(since) - timedelta(days=1)).date())
     means = service.hourly_means_of(session, store, [site for _, site in pairs], start, until)
     limits = standards.qcvn05_limits()
-    names = {p: names[0] for p, names in service.POLLUTANT_NAMES.items()}
+    names = {p: words[0] for p, words in service.POLLUTANT_NAMES.items()}  # "so2" → "SO₂"
     for station, site in pairs:
         hours = means.get(site.id, [])
         found = findings.air_findings(
