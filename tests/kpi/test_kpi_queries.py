@@ -14,13 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lighthouse_os.kpi.engine import Machine, Plant, group_rows, measure
+from lighthouse_os.kpi.engine import Machine, Plant, good_units, group_rows, measure
 from lighthouse_os.kpi.iso22400 import CountIncrement, StateEvent, compute_oee
 from lighthouse_os.kpi.periods import periods
 from lighthouse_os.kpi.queries import LabelledSpan, open_reader, tile_plan
 from lighthouse_os.kpi.shift_calendar import HCMC_TWO_SHIFT, planned_time
 from lighthouse_os.simulator.factory import STATES, Point, demo_machines, simulate
 from lighthouse_os.telemetry.store import POINT_SCHEMA, StoreUnavailable, TimeSeriesStore
+from lighthouse_os.telemetry.store.plan import Level, tiles
 from tests.kpi.conftest import Backend
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -155,6 +156,61 @@ def test_tile_plan_covers_the_range_once(cuts: list[int], offset_s: int) -> None
     assert all(a[1] == b[0] for a, b in itertools.pairwise(tiles))
 
 
+def _store_tiles(
+    ranges: list[LabelledSpan], lo: datetime, hi: datetime
+) -> list[tuple[int, datetime, datetime, datetime | None]]:
+    """The tiles as the store plans them (`plan.tiles`), each rollup tile listed by bucket."""
+    regions: list[tuple[datetime, datetime, datetime | None]] = []
+    cursor = lo
+    for r in sorted(ranges, key=lambda r: r.start):
+        start, end = max(r.start, cursor), min(r.end, hi)
+        if start < end:
+            regions += [(cursor, start, None), (start, end, r.period)]
+            cursor = end
+    regions.append((cursor, hi, None))
+    rows = []
+    for start, end, label in regions:
+        for tile in tiles(start, end, Level.HOUR):
+            if tile.level is Level.RAW:
+                rows.append((0, tile.start, tile.end, label))
+                continue
+            bucket = tile.start
+            while bucket < tile.end:
+                rows.append((tile.level.value, bucket, bucket + tile.level.grain, label))
+                bucket += tile.level.grain
+    return rows
+
+
+@given(
+    edges=st.lists(st.integers(min_value=0, max_value=3 * 86_400_000_000), max_size=12),
+    labels=st.lists(st.integers(min_value=-86_400, max_value=86_400), min_size=6, max_size=6),
+    lo_us=st.integers(min_value=0, max_value=3_600_000_000),
+    length_us=st.integers(min_value=1, max_value=3 * 86_400_000_000),
+)
+def test_tile_plan_lists_the_store_tiles_of_each_range(
+    edges: list[int], labels: list[int], lo_us: int, length_us: int
+) -> None:
+    base = datetime(2025, 3, 1, tzinfo=UTC)
+    lo = base + timedelta(microseconds=lo_us)
+    hi = lo + timedelta(microseconds=length_us)
+    cuts = sorted(base + timedelta(microseconds=e) for e in edges)
+    ranges = [
+        LabelledSpan(a + timedelta(seconds=labels[i % 6]), a, b)
+        for i, (a, b) in enumerate(zip(cuts[::2], cuts[1::2], strict=False))
+        if a < b
+    ]
+    plan = tile_plan(ranges, lo, hi)
+    found = list(zip(*(plan.table[c].to_pylist() for c in plan.table.column_names), strict=True))
+    expected = _store_tiles(ranges, lo, hi)
+    assert sorted(found, key=str) == sorted(expected, key=str)
+    raw = [(start, end) for level, start, end, _label in expected if level == 0]
+    (head_lo, head_hi), (tail_lo, tail_hi) = plan.raw
+    for start, end in raw:  # every raw tile lies inside one of the two raw windows
+        assert head_lo <= start < end <= head_hi or tail_lo <= start < end <= tail_hi
+    if not raw:
+        assert plan.raw == ((lo, lo), (lo, lo))
+
+
 def test_open_reader_refuses_an_in_memory_duckdb_store() -> None:
     with pytest.raises(StoreUnavailable):
         open_reader("duckdb:///:memory:")
@@ -207,24 +263,33 @@ def _core_inputs(
 
 
 @pytest.mark.parametrize("kind", ["day", "shift"])
+@pytest.mark.parametrize(
+    ("since", "now"),
+    [
+        (DAY1, NOW),
+        # Unaligned ends (inside a shift, `now` between samples): raw tiles at both ends.
+        (DAY1 + timedelta(hours=7, seconds=27.5), NOW - timedelta(seconds=41.25)),
+    ],
+    ids=["aligned", "unaligned"],
+)
 def test_engine_oee_matches_the_pure_core_on_simulated_machines(
-    backend: Backend, kind: str
+    backend: Backend, kind: str, since: datetime, now: datetime
 ) -> None:
     points, machines = _simulated(3)
     _store_points(backend, points, machines)
     plant = Plant("s", "S", tuple(machines))
-    period_list = periods(HCMC_TWO_SHIFT, kind, DAY1, NOW + timedelta(hours=8), NOW)
+    period_list = periods(HCMC_TWO_SHIFT, kind, since, now + timedelta(hours=8), now)
     rows = group_rows(
-        plant, period_list, measure(backend.reader, plant, period_list, NOW), "machine"
+        plant, period_list, measure(backend.reader, plant, period_list, now), "machine"
     )
     assert len(rows) == len(period_list) * len(machines)
     for row in rows:
         machine = next(m for m in machines if m.path == row.key)
-        if row.period.start >= NOW:  # a future period has no planned time yet
+        if row.period.start >= now:  # a future period has no planned time yet
             assert (row.time.pot_s, row.kpis.oee) == (0.0, None)
             continue
         states, counts = _core_inputs(points, machine)
-        plan = planned_time(HCMC_TWO_SHIFT, row.period.start, min(row.period.end, NOW))
+        plan = planned_time(HCMC_TWO_SHIFT, row.period.start, min(row.period.end, now))
         core = compute_oee(
             planned=plan.planned,
             planned_downtime=plan.planned_downtime,
@@ -262,3 +327,17 @@ def test_engine_sums_lines_and_site_from_their_machines(backend: Backend) -> Non
         m.pri_s * r.quantities.pq for m, r in zip(machines, by_level["machine"], strict=True)
     )  # type: ignore[operator]
     assert site.kpis.effectiveness == pytest.approx(ideal / site.time.apt_s)
+
+
+@pytest.mark.parametrize("kind", ["day", "shift"])
+def test_good_units_are_the_gq_of_the_measured_time_model(backend: Backend, kind: str) -> None:
+    points, machines = _simulated(3)
+    _store_points(backend, points, machines)
+    plant = Plant("s", "S", tuple(machines))
+    # Unaligned ends (inside a shift, and a `now` between samples) give raw tiles at both ends.
+    since, now = DAY1 + timedelta(hours=7, seconds=27.5), NOW - timedelta(seconds=41.25)
+    period_list = periods(HCMC_TWO_SHIFT, kind, since, now, now)
+    measured = measure(backend.reader, plant, period_list, now)
+    good = good_units(backend.reader, plant, period_list)
+    assert good == {key: elements.gq for key, elements in measured.items()}
+    assert sum(good.values()) > 0

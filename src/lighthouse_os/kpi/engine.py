@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
+
 from lighthouse_os.kpi import factors
 from lighthouse_os.kpi.emissions import GridFactor, emission_intensity, grid_factor_for
 from lighthouse_os.kpi.energy import VN_PF_THRESHOLD, power_factor, specific_energy
@@ -333,17 +335,34 @@ def _ranges(period_list: Sequence[Period], now: datetime) -> list[LabelledSpan]:
     ]
 
 
+def good_units(
+    reader: KpiReader, plant: Plant, period_list: Sequence[Period]
+) -> dict[tuple[str, datetime], float]:
+    """GQ of every machine in every period: the good-count increments inside planned busy time.
+
+    The same counter query over the same spans as `measure`, without the time model: energy per
+    good unit needs GQ only, and the states query is the larger part of `measure`.
+    """
+    out = {(m.path, p.start): 0.0 for p in period_list for m in plant.machines}
+    spans = [LabelledSpan(p.start, s, e) for p in period_list for s, e in p.busy]
+    by_series = {m.tags["good_count"]: m for m in plant.machines if "good_count" in m.tags}
+    for row in reader.increments(list(by_series), spans).to_pylist():
+        out[(by_series[row["series_id"]].path, row["period_start"])] += row["value"]
+    return out
+
+
 def energy_rows(
     reader: KpiReader,
     plant: Plant,
     period_list: Sequence[Period],
-    measured: dict[tuple[str, datetime], Elements],
+    good: dict[tuple[str, datetime], float],
     level: str,
     now: datetime,
     factor_year: int | None = None,
 ) -> tuple[GridFactor, tuple[EnergyRow, ...]]:
     """kWh and kvarh per period (whole period, not only busy time), kWh and kgCO2 per good
-    unit with the grid factor of `factor_year` (default: the latest official one)."""
+    unit (`good`: GQ per machine path and period start, see `good_units`) with the grid factor
+    of `factor_year` (default: the latest official one)."""
     factor = grid_factor_for(factors.grid_factors(), factor_year)
     table = reader.increments(
         plant.ids("energy_kwh") + plant.ids("kvarh"), _ranges(period_list, now)
@@ -360,7 +379,7 @@ def energy_rows(
             sums = groups.setdefault(group_key(plant, m, level), [0.0, 0.0, 0.0])
             sums[0] += energy[(m.path, "energy_kwh", p.start)]
             sums[1] += energy[(m.path, "kvarh", p.start)]
-            sums[2] += measured[(m.path, p.start)].gq
+            sums[2] += good[(m.path, p.start)]
         rows += [
             energy_row(level, k, n, p, v[0], v[1], v[2], factor.t_co2_per_mwh)
             for (k, n), v in sorted(groups.items())
@@ -435,15 +454,24 @@ def power_factor_rows(
         cursor += timedelta(hours=1)
     table = reader.increments(plant.ids("energy_kwh") + plant.ids("kvarh"), hours)
     by_series = {sid: (m, sig) for m in plant.machines for sig, sid in m.tags.items()}
-    cells: dict[tuple[str, datetime], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for row in table.to_pylist():
-        machine, signal = by_series[row["series_id"]]
-        cells[(machine.path, row["period_start"])][signal] += row["value"]
+    # Per machine, per hour (as integer microseconds: a month is thousands of cells): kWh and
+    # kvarh, hours in the order the query returns them.
+    cells: dict[str, dict[int, dict[str, float]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(float))
+    )
+    columns = (
+        table["series_id"].to_pylist(),
+        table["period_start"].cast(pa.int64()).to_pylist(),
+        table["value"].to_pylist(),
+    )
+    for series_id, hour, value in zip(*columns, strict=True):
+        machine, signal = by_series[series_id]
+        cells[machine.path][hour][signal] += value
     rows = []
     for m in plant.machines:
         if "energy_kwh" not in m.tags:
             continue
-        mine = [v for (path, _h), v in cells.items() if path == m.path]
+        mine = list(cells[m.path].values())
         values = [power_factor(max(c["energy_kwh"], 0.0), max(c["kvarh"], 0.0)).value for c in mine]
         known = [v for v in values if v is not None]
         below = sum(v < VN_PF_THRESHOLD for v in known)

@@ -24,12 +24,13 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import ibis
+import numpy as np
 import pyarrow as pa
 
 from lighthouse_os.telemetry.store import queries as store_queries
 from lighthouse_os.telemetry.store.base import DEFAULT_SCHEMA, StoreUnavailable
 from lighthouse_os.telemetry.store.factory import DUCKDB_PREFIX
-from lighthouse_os.telemetry.store.plan import Level, floor_to, tiles
+from lighthouse_os.telemetry.store.plan import EPOCH, Level, floor_to
 from lighthouse_os.telemetry.store.template import IDS, Template, ts_param
 
 SPANS = "_lhos_kpi_spans"
@@ -94,9 +95,15 @@ def state_seconds_template(schema: str, dialect: str) -> Template:
     overlap = ibis.least(joined.run_end, joined.span_end).delta(
         ibis.greatest(joined.ts, joined.span_start), unit="microsecond"
     )
-    grouped = joined.group_by(["series_id", "period_start", "value", "prev"]).aggregate(
-        seconds=(overlap.sum() / 1e6).cast("float64"),
-        entries=joined.ts.nunique().cast("int64"),
+    # Per run, then per state: counting the runs of a group this way is what COUNT(DISTINCT ts)
+    # would do, without the distinct-aggregate plan DuckDB builds for it (most of the query's
+    # time on a dashboard). Overlaps are whole microseconds, so both sums are exact.
+    per_run = joined.group_by(["series_id", "period_start", "value", "prev", "ts"]).aggregate(
+        overlap_us=overlap.sum()
+    )
+    grouped = per_run.group_by(["series_id", "period_start", "value", "prev"]).aggregate(
+        seconds=(per_run.overlap_us.sum() / 1e6).cast("float64"),
+        entries=per_run.count().cast("int64"),
     )
     return Template.compile(grouped.order_by(["series_id", "period_start", "value"]), dialect)
 
@@ -107,11 +114,15 @@ def _tile_pieces(schema: str, level: Level) -> Any:
     )
     chosen = tiles_table.filter(tiles_table.level == level.value)
     if level is Level.RAW:
+        # Raw tiles sit at the unaligned edges of a range, mostly at its two ends (a request's
+        # `from`, and `now`): two windows read only around them, where one window from the
+        # first to the last would read every raw point in between.
         points = store_queries.points_table(schema)
+        ts = points.ts
         points = points.filter(
             points.series_id.isin([IDS]),
-            points.ts >= ts_param("rlo"),
-            points.ts < ts_param("rhi"),
+            ((ts >= ts_param("rlo")) & (ts < ts_param("rhi")))
+            | ((ts >= ts_param("rlo2")) & (ts < ts_param("rhi2"))),
         )
         joined = points.join(chosen, [points.ts >= chosen.bucket, points.ts < chosen.bucket_end])
         return store_queries.raw_pieces(joined, "period_start")
@@ -156,60 +167,105 @@ def span_table(spans: Iterable[LabelledSpan]) -> pa.Table:
 
 @dataclass(frozen=True)
 class TilePlan:
-    """The tiles of a counter query and the rollup/raw bounds its SQL filters on."""
+    """The tiles of a counter query and the rollup/raw bounds its SQL filters on.
+
+    `raw` are two windows [start, end) that hold every raw tile (an empty one is [lo, lo)).
+    """
 
     table: pa.Table
     lo: datetime
     hi: datetime
-    raw_lo: datetime
-    raw_hi: datetime
+    raw: tuple[tuple[datetime, datetime], tuple[datetime, datetime]]
+
+
+# Tiles are planned in integer microseconds since the Unix epoch: a month of hour buckets is
+# thousands of rows, too many to build one datetime at a time on every dashboard refresh.
+_US = timedelta(microseconds=1)
+_GRAINS_US = (Level.HOUR.value * 1_000_000, Level.MINUTE.value * 1_000_000)
+# (grain µs or 0 for raw, start, end, label or None): tiles before they are split into buckets.
+_Tiles = list[tuple[int, int, int, int | None]]
+
+
+def _us(moment: datetime) -> int:
+    return (moment - EPOCH) // _US
+
+
+def _at(us: int) -> datetime:
+    return EPOCH + us * _US
 
 
 def tile_plan(ranges: Sequence[LabelledSpan], lo: datetime, hi: datetime) -> TilePlan:
     """Cover [lo, hi) with hour, minute and raw tiles; tiles inside `ranges` carry the label.
 
     `ranges` must be disjoint. Hour and minute tiles are listed bucket by bucket, so the SQL
-    joins rollups on bucket equality; raw tiles (sub-minute edges) stay ranges.
+    joins rollups on bucket equality; raw tiles (sub-minute edges) stay ranges. The tiles are
+    those of the store's `plan.tiles` from the hour level down (a test checks it).
     """
-    rows: list[tuple[int, datetime, datetime, datetime | None]] = []
-    cursor = lo
+    lo_us, hi_us = _us(lo), _us(hi)
+    parts: _Tiles = []
+    cursor = lo_us
     for span in sorted(ranges, key=lambda s: s.start):
-        start, end = max(span.start, cursor), min(span.end, hi)
+        start, end = max(_us(span.start), cursor), min(_us(span.end), hi_us)
         if start >= end:
             continue
-        rows += _region(cursor, start, None)
-        rows += _region(start, end, span.period)
+        _region(cursor, start, None, parts)
+        _region(start, end, _us(span.period), parts)
         cursor = end
-    rows += _region(cursor, hi, None)
-    raw = [(r[1], r[2]) for r in rows if r[0] == 0]
-    raw_lo = min((s for s, _ in raw), default=lo)
-    raw_hi = max((e for _, e in raw), default=lo)
-    return TilePlan(_tile_arrow(rows), lo, hi, raw_lo, raw_hi)
+    _region(cursor, hi_us, None, parts)
+    raw = sorted((start, end) for grain, start, end, _ in parts if grain == 0)
+    head, tail = _raw_windows(raw, lo_us)
+    window = ((_at(head[0]), _at(head[1])), (_at(tail[0]), _at(tail[1])))
+    return TilePlan(_tile_arrow(parts), lo, hi, window)
 
 
-def _region(
-    start: datetime, end: datetime, label: datetime | None
-) -> list[tuple[int, datetime, datetime, datetime | None]]:
-    out: list[tuple[int, datetime, datetime, datetime | None]] = []
-    for tile in tiles(start, end, Level.HOUR):
-        if tile.level is Level.RAW:
-            out.append((0, tile.start, tile.end, label))
-            continue
-        bucket = tile.start
-        while bucket < tile.end:
-            out.append((tile.level.value, bucket, bucket + tile.level.grain, label))
-            bucket += tile.level.grain
-    return out
+def _raw_windows(raw: list[tuple[int, int]], empty: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Two windows covering the sorted, disjoint raw tiles, split at the widest gap between
+    neighbours (which makes the two windows shortest)."""
+    if not raw:
+        return (empty, empty), (empty, empty)
+    if len(raw) == 1:
+        return raw[0], (empty, empty)
+    cut = max(range(1, len(raw)), key=lambda i: raw[i][0] - raw[i - 1][1])
+    return (raw[0][0], raw[cut - 1][1]), (raw[cut][0], raw[-1][1])
 
 
-def _tile_arrow(rows: list[tuple[int, datetime, datetime, datetime | None]]) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+def _region(start: int, end: int, label: int | None, out: _Tiles, depth: int = 0) -> None:
+    """Append the tiles of [start, end): whole hours, whole minutes at their edges, then raw."""
+    if start >= end:
+        return
+    if depth == len(_GRAINS_US):
+        out.append((0, start, end, label))
+        return
+    grain = _GRAINS_US[depth]
+    core_start, core_end = -(-start // grain) * grain, end // grain * grain
+    if core_start >= core_end:
+        _region(start, end, label, out, depth + 1)
+        return
+    _region(start, core_start, label, out, depth + 1)
+    out.append((grain, core_start, core_end, label))
+    _region(core_end, end, label, out, depth + 1)
+
+
+def _tile_arrow(parts: _Tiles) -> pa.Table:
+    """One row per hour or minute bucket of each rollup tile, one per raw tile."""
+    if not parts:
+        return TILE_SCHEMA.empty_table()
+    grain, start, end = (np.array(c, np.int64) for c in list(zip(*parts, strict=True))[:3])
+    label = np.array([p[3] or 0 for p in parts], np.int64)
+    unlabelled = np.array([p[3] is None for p in parts])
+    step = np.where(grain > 0, grain, 1)
+    count = np.where(grain > 0, (end - start) // step, 1)
+    first_row = np.repeat(np.cumsum(count) - count, count)
+    bucket = np.repeat(start, count) + (np.arange(count.sum()) - first_row) * np.repeat(step, count)
+    bucket_end = np.where(
+        np.repeat(grain, count) > 0, bucket + np.repeat(step, count), np.repeat(end, count)
+    )
     return pa.Table.from_arrays(
         [
-            pa.array(list(columns[0]), type=pa.int64()),
-            pa.array(list(columns[1]), type=UTC_US),
-            pa.array(list(columns[2]), type=UTC_US),
-            pa.array(list(columns[3]), type=UTC_US),
+            pa.array(np.repeat(grain // 1_000_000, count), pa.int64()),
+            pa.array(bucket, UTC_US),
+            pa.array(bucket_end, UTC_US),
+            pa.array(np.repeat(label, count), UTC_US, mask=np.repeat(unlabelled, count)),
         ],
         schema=TILE_SCHEMA,
     )
@@ -272,8 +328,9 @@ class _SqlReader:
             return INCREMENT_SCHEMA.empty_table()
         lo = floor_to(_utc(min(r.start for r in ranges)) - COUNT_LOOKBACK, Level.HOUR.grain)
         plan = tile_plan(ranges, lo, _utc(max(r.end for r in ranges)))
+        (rlo, rhi), (rlo2, rhi2) = plan.raw
         sql = increments_template(self.schema, self.dialect).render(
-            ids, lo=plan.lo, hi=plan.hi, rlo=plan.raw_lo, rhi=plan.raw_hi
+            ids, lo=plan.lo, hi=plan.hi, rlo=rlo, rhi=rhi, rlo2=rlo2, rhi2=rhi2
         )
         return self._run(sql, (TILES, plan.table), INCREMENT_SCHEMA)
 
@@ -283,6 +340,15 @@ class _SqlReader:
             return LATEST_SCHEMA.empty_table()
         sql = store_queries.latest_template(self.schema, self.dialect).render(ids)
         return self._run(sql, None, LATEST_SCHEMA)
+
+
+def rows_table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Fetched rows as a table of `schema` (columns in order)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    return pa.Table.from_arrays(
+        [pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
 
 
 def store_queries_identifier(schema: str) -> str:
@@ -319,10 +385,16 @@ class DuckDBReader(_SqlReader):
             cursor.execute("SET TimeZone = 'UTC'")
             if staged is not None:
                 cursor.register(*staged)
-            table = cursor.sql(sql).to_arrow_table()
+            # Plain `execute`: the relation API (`sql(...).to_arrow_table()`) binds the query a
+            # second time, a few milliseconds on every dashboard refresh. NumPy columns, not
+            # rows: an hourly month has thousands of timestamps, slow to make one by one.
+            columns = cursor.execute(sql).fetchnumpy()
         finally:
             cursor.close()
-        return table.rename_columns(schema.names).cast(schema)
+        return pa.Table.from_arrays(
+            [pa.array(c, f.type) for c, f in zip(columns.values(), schema, strict=True)],
+            schema=schema,
+        )
 
     def close(self) -> None:
         self._con.close()
@@ -362,11 +434,7 @@ class PostgresReader(_SqlReader):
                         copy.write_row(row)
                 cur.execute(f"ANALYZE {name}")
             rows = cur.execute(sql).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
-        return pa.Table.from_arrays(
-            [pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)],
-            schema=schema,
-        )
+        return rows_table(rows, schema)
 
     def close(self) -> None:
         self._conn.close()

@@ -27,6 +27,7 @@ from lighthouse_os.kpi.engine import (
     current_states,
     energy_row,
     energy_rows,
+    good_units,
     group_rows,
     measure,
     pareto,
@@ -235,18 +236,21 @@ class Measured:
 
 
 def _measured(
-    session: Session, reader: KpiReader, site: Site, period_list: list[Period] | None, now: datetime
+    session: Session,
+    reader: KpiReader,
+    site: Site,
+    calendar: tuple[ShiftCalendar, bool],
+    period_list: list[Period] | None,
+    now: datetime,
 ) -> Measured:
-    calendar, is_default = site_calendar(session, site)
     plant = site_plant(session, site)
     chosen = period_list or []
-    return Measured(calendar, is_default, plant, tuple(chosen), measure(reader, plant, chosen, now))
+    return Measured(*calendar, plant, tuple(chosen), measure(reader, plant, chosen, now))
 
 
 def _periods(
-    session: Session, site: Site, kind: str, start: datetime, end: datetime, now: datetime
+    calendar: ShiftCalendar, kind: str, start: datetime, end: datetime, now: datetime
 ) -> list[Period]:
-    calendar, _default = site_calendar(session, site)
     try:
         return periods(calendar, kind, start, end, now)
     except PeriodError as err:
@@ -281,7 +285,9 @@ def site_oee(
 ) -> OeeReport:
     """ISO 22400-2 KPIs of the site's machines, lines or the whole site for each period."""
     _check_level(level)
-    found = _measured(session, reader, site, _periods(session, site, kind, start, end, now), now)
+    calendar = site_calendar(session, site)
+    period_list = _periods(calendar[0], kind, start, end, now)
+    found = _measured(session, reader, site, calendar, period_list, now)
     rows = group_rows(found.plant, found.periods, found.elements, level)
     return OeeReport(level, kind, found, tuple(rows))
 
@@ -310,11 +316,12 @@ def site_energy(
 ) -> EnergyReport:
     """kWh, kvarh, PF, kWh and kgCO2 per good unit per machine, line or site and period."""
     _check_level(level)
-    found = _measured(session, reader, site, _periods(session, site, kind, start, end, now), now)
+    calendar, _default = site_calendar(session, site)
+    period_list = _periods(calendar, kind, start, end, now)
+    plant = site_plant(session, site)
+    good = good_units(reader, plant, period_list)  # GQ without the time model
     try:
-        factor, rows = energy_rows(
-            reader, found.plant, found.periods, found.elements, level, now, factor_year
-        )
+        factor, rows = energy_rows(reader, plant, period_list, good, level, now, factor_year)
     except EmissionsInputError as err:
         raise InvalidInput(str(err), fields={"year": "unknown"}) from err
     return EnergyReport(level, kind, factor, rows)
@@ -363,12 +370,12 @@ def dashboard(
     session: Session, reader: KpiReader, site: Site, kind: str, now: datetime
 ) -> Dashboard:
     """The live numbers of a site for the current shift, day or month."""
-    calendar, _default = site_calendar(session, site)
+    calendar = site_calendar(session, site)
     try:
-        period = current_period(calendar, kind, now)
+        period = current_period(calendar[0], kind, now)
     except PeriodError as err:
         raise InvalidInput(str(err), fields={"period": "invalid"}) from err
-    found = _measured(session, reader, site, [period] if period else None, now)
+    found = _measured(session, reader, site, calendar, [period] if period else None, now)
     if period is None:
         return Dashboard(
             site, kind, None, found.calendar_default, (), (), None, (), None, None, (), {}, now
