@@ -100,7 +100,9 @@ def test_run_demo_starts_the_alert_engine_after_the_streams_and_stops_it(
     calls: list[str] = []
     stop_streams, stop_alerts = threading.Event(), threading.Event()
 
-    def streams(_settings: Settings) -> tuple[threading.Event, list[threading.Thread]]:
+    def streams(
+        _settings: Settings, **_where: object
+    ) -> tuple[threading.Event, list[threading.Thread]]:
         calls.append("factories")
         return stop_streams, []
 
