@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import argparse
 import array
+import getpass
 import multiprocessing as mp
 import os
 import platform
 import select
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -461,6 +463,33 @@ def _drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
 
 
+# What docs/telemetry.md recommends to operators, for `--private-broker`.
+PRIVATE_BROKER_CONF = """listener {port} 127.0.0.1
+allow_anonymous true
+max_queued_messages 1000000
+max_inflight_messages 1000
+user {user}
+log_dest none
+"""
+
+
+def _private_broker() -> tuple[str, subprocess.Popen[bytes]]:
+    """Start a Mosquitto of our own with the recommended limits on a free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    conf = Path(tempfile.mkdtemp(prefix="bench-mosquitto-")) / "mosquitto.conf"
+    conf.write_text(PRIVATE_BROKER_CONF.format(port=port, user=getpass.getuser()))
+    process = subprocess.Popen(["mosquitto", "-c", str(conf)], stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            return f"mqtt://127.0.0.1:{port}", process
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the private mosquitto did not start")
+
+
 def _runs(args: argparse.Namespace) -> list[Run]:
     runs = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -495,12 +524,20 @@ def main() -> None:
     parser.add_argument("--receive-maximum", type=int, default=5000)
     parser.add_argument("--queue-capacity", type=int, default=10000)
     parser.add_argument("--idle-timeout", type=float, default=5)
+    parser.add_argument(
+        "--private-broker",
+        action="store_true",
+        help="start a Mosquitto of our own with the limits docs/telemetry.md recommends",
+    )
     args = parser.parse_args()
+    broker = None
+    if args.private_broker:
+        args.url, broker = _private_broker()
     if args.sink == "real" and args.backend == "duckdb" and args.workers > 1:
         parser.error("DuckDB allows one writing process: use --backend postgres for --workers > 1")
     print(
         f"bench_mqtt_ingest: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"broker {args.url}, sink {args.sink}"
+        f"broker {args.url}{' (private)' if broker else ''}, sink {args.sink}"
         f"{f' ({args.backend})' if args.sink == 'real' else ''}, {args.workers} worker(s), "
         f"{args.publishers} publisher(s) x {args.connections} connections, QoS 1, "
         f"batch {args.batch_size}/{args.batch_wait_ms} ms, receive maximum "
@@ -516,6 +553,9 @@ def main() -> None:
     finally:
         if store.get("timeseries_url"):
             _drop_database(store["timeseries_url"])
+        if broker is not None:
+            broker.terminate()
+            broker.wait(10)
 
 
 if __name__ == "__main__":
