@@ -2,7 +2,7 @@
 
 The sink comes from `SINK_FACTORY` when a composition root sets it (tests, embedding), else
 from `lighthouse_os.telemetry.service.build_sink`, imported only when a command runs. Protocol
-libraries (paho, asyncua) are imported inside the commands too, so `lhos --help` stays fast.
+code (our MQTT client, asyncua) is imported inside the commands too, so `lhos --help` is fast.
 SIGTERM and SIGINT stop a worker gracefully: flush, acknowledge, disconnect.
 """
 
@@ -125,8 +125,8 @@ def build_mqtt_options(
     decoders: Sequence[MessageDecoder],
     *,
     shared_group: str | None = None,
-    receive_maximum: int = 200,
-    queue_capacity: int = 1000,
+    receive_maximum: int = 5000,
+    queue_capacity: int = 10000,
     session_expiry_seconds: int = 86400,
 ) -> MqttOptions:
     """Client options; refuses Sparkplug behind a shared group (births would be split)."""
@@ -157,10 +157,12 @@ def ingest_mqtt(
         str | None, typer.Option(help="Share the load with other workers ($share/<group>/…).")
     ] = None,
     site: Annotated[list[str] | None, typer.Option(help="Only lhos/<site>/# (repeat).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Messages per write.")] = 500,
+    # A batch can only fill from messages the broker sends unacknowledged, so the receive
+    # maximum must exceed the batch size (docs/telemetry.md, "MQTT ingest": tuning).
+    batch_size: Annotated[int, typer.Option(help="Messages per write.")] = 2000,
     batch_wait_ms: Annotated[int, typer.Option(help="Longest wait to fill a batch.")] = 50,
-    receive_maximum: Annotated[int, typer.Option(help="Unacked messages in flight.")] = 200,
-    queue_capacity: Annotated[int, typer.Option(help="In-memory queue bound.")] = 1000,
+    receive_maximum: Annotated[int, typer.Option(help="Unacked messages in flight.")] = 5000,
+    queue_capacity: Annotated[int, typer.Option(help="In-memory queue bound.")] = 10000,
     session_expiry: Annotated[int, typer.Option(help="Broker keeps the session (s).")] = 86400,
     lhos_topics: Annotated[bool, typer.Option(help="Subscribe lhos/… (JSON).")] = True,
     sparkplug: Annotated[bool, typer.Option(help="Subscribe spBv1.0/… (Sparkplug B).")] = False,
