@@ -25,6 +25,9 @@ OWN_ORG, FOREIGN_ORG, PROGRAM = 1, 2, 9
 OWN_SITE = SiteFacts(10, OWN_ORG, {PROGRAM: Consent.DETAILS})
 FOREIGN_SITE = SiteFacts(20, FOREIGN_ORG, {PROGRAM: Consent.AGGREGATE})
 OTHER_SITE_SAME_ORG = SiteFacts(11, OWN_ORG, {})
+STATION = SiteFacts(30, PROGRAM, {})  # a monitoring station the program itself owns
+TARGETS = {"own": OWN_SITE, "foreign": FOREIGN_SITE, "sibling": OTHER_SITE_SAME_ORG}
+TARGETS["station"] = STATION
 
 PRINCIPALS: dict[str, Principal] = {
     "anonymous-like": Principal(),
@@ -50,29 +53,35 @@ ALL = frozenset(SITE_ACTIONS)
 NONE: frozenset[Action] = frozenset()
 MEMBER = frozenset({Action.SITE_READ, Action.SITE_WRITE, Action.TELEMETRY_WRITE})
 
-# Allowed site actions per principal on (own site, foreign site, other site of the own org).
-EXPECTED_SITE: dict[str, tuple[frozenset[Action], frozenset[Action], frozenset[Action]]] = {
-    "anonymous-like": (NONE, NONE, NONE),
-    "site_member": (MEMBER, NONE, NONE),
-    "site_admin": (MEMBER | {Action.SITE_ADMIN}, NONE, NONE),
-    "org_admin": (MEMBER | {Action.SITE_ADMIN}, NONE, MEMBER | {Action.SITE_ADMIN}),
-    "assessor": (frozenset({Action.SITE_READ, Action.ASSESSMENT_REVIEW}), NONE, NONE),
-    "program_admin": (frozenset({Action.SITE_READ}), NONE, NONE),  # details vs aggregate
-    "contributor": (NONE, NONE, NONE),
-    "platform_admin": (ALL, ALL, ALL),
-    "token_write": (MEMBER, NONE, NONE),
-    "token_read": (frozenset({Action.SITE_READ}), NONE, NONE),
-    "program_token": (frozenset({Action.SITE_READ}), NONE, NONE),
+ADMIN = MEMBER | {Action.SITE_ADMIN}
+READ = frozenset({Action.SITE_READ})
+
+# Allowed site actions per principal on (own site, foreign site, other site of the own org,
+# the program's own station).
+EXPECTED_SITE: dict[str, tuple[frozenset[Action], ...]] = {
+    "anonymous-like": (NONE, NONE, NONE, NONE),
+    "site_member": (MEMBER, NONE, NONE, NONE),
+    "site_admin": (ADMIN, NONE, NONE, NONE),
+    "org_admin": (ADMIN, NONE, ADMIN, NONE),
+    "assessor": (frozenset({Action.SITE_READ, Action.ASSESSMENT_REVIEW}), NONE, NONE, NONE),
+    # Reads an enrolled factory with details consent (not with aggregate consent); administers
+    # the program's own stations.
+    "program_admin": (READ, NONE, NONE, ADMIN),
+    "contributor": (NONE, NONE, NONE, NONE),
+    "platform_admin": (ALL, ALL, ALL, ALL),
+    "token_write": (MEMBER, NONE, NONE, NONE),
+    "token_read": (READ, NONE, NONE, NONE),
+    "program_token": (READ, NONE, NONE, READ),
 }
 
 
 @pytest.mark.parametrize(
     ("who", "action", "target"),
-    list(itertools.product(PRINCIPALS, SITE_ACTIONS, ("own", "foreign", "sibling"))),
+    list(itertools.product(PRINCIPALS, SITE_ACTIONS, TARGETS)),
 )
 def test_policy_site_matrix(who: str, action: Action, target: str) -> None:
-    site = {"own": OWN_SITE, "foreign": FOREIGN_SITE, "sibling": OTHER_SITE_SAME_ORG}[target]
-    expected = EXPECTED_SITE[who][("own", "foreign", "sibling").index(target)]
+    site = TARGETS[target]
+    expected = EXPECTED_SITE[who][list(TARGETS).index(target)]
     decision = decide_site(PRINCIPALS[who], action, site)
     assert decision.allowed == (action in expected)
     # Visible exactly when the caller may do anything there: otherwise 404, never 403.

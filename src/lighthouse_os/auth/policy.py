@@ -71,6 +71,11 @@ SITE_ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
         {Action.SITE_READ, Action.SITE_WRITE, Action.TELEMETRY_WRITE, Action.SITE_ADMIN}
     ),
     Role.ASSESSOR: frozenset({Action.SITE_READ, Action.ASSESSMENT_REVIEW}),
+    # On the program's *own* sites (its air and effluent monitoring stations) a program admin is
+    # their administrator; on enrolled factories it only reads, and only with consent.
+    Role.PROGRAM_ADMIN: frozenset(
+        {Action.SITE_READ, Action.SITE_WRITE, Action.TELEMETRY_WRITE, Action.SITE_ADMIN}
+    ),
 }
 TOKEN_SCOPE_ACTIONS: Mapping[Scope, frozenset[Action]] = {
     Scope.READ: frozenset({Action.SITE_READ}),
