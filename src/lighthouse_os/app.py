@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
-    app.state.templates = build_templates()
+    app.state.templates = build_templates(settings.timezone)
     app.add_middleware(LocaleMiddleware, default_locale=settings.default_locale)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)

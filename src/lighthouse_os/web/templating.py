@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
@@ -41,14 +43,26 @@ def _percent(value: float | None, digits: int = 1) -> str:
     return format_percent(value, format=pattern, locale=i18n.current_locale())
 
 
-def _datetime(value: datetime | None, fmt: str = "short") -> str:
-    if value is None:
-        return "–"
-    return format_datetime(value, format=fmt, locale=i18n.current_locale())
+def datetime_filter(default_tz: str) -> Callable[..., str]:
+    """The `datetime` filter: an instant in local time (`tz`, else the platform's zone).
+
+    Stored instants without an offset are UTC (SQLite returns them naive).
+    """
+
+    def format_instant(value: datetime | None, fmt: str = "short", tz: str | None = None) -> str:
+        if value is None:
+            return "–"
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        zone = ZoneInfo(tz or default_tz)
+        return format_datetime(value, format=fmt, tzinfo=zone, locale=i18n.current_locale())
+
+    return format_instant
 
 
-def build_templates() -> Jinja2Templates:
-    """One Jinja2 environment for the app, with gettext bound to the request's locale."""
+def build_templates(timezone: str = "Asia/Ho_Chi_Minh") -> Jinja2Templates:
+    """One Jinja2 environment for the app, with gettext bound to the request's locale; times
+    are shown in `timezone` unless a template names another (a site's own zone)."""
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs()]),
         autoescape=select_autoescape(["html", "xml"]),
@@ -59,7 +73,9 @@ def build_templates() -> Jinja2Templates:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
-    env.filters.update(number=_number, percent=_percent, datetime=_datetime, pick=i18n.pick)
+    env.filters.update(
+        number=_number, percent=_percent, datetime=datetime_filter(timezone), pick=i18n.pick
+    )
     env.globals.update(
         nav_items=NAV_ITEMS,
         locales=i18n.LOCALE_NAMES,
