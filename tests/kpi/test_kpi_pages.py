@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -37,6 +38,28 @@ def test_live_partial_shows_kpis_with_their_inputs(
     for text in ("line-1/cnc-1", "line-1/press-2", "tCO2/MWh", "(official)", "<details"):
         assert text in live.text
     assert "Planned busy time (PBT)" in live.text or "Thời gian bận theo kế hoạch" in live.text
+
+
+def test_live_partial_is_rendered_once_per_board_and_locale(
+    browser: TestClient, world: World
+) -> None:
+    url = f"/sites/{world.a1}/kpi/live"
+    state = browser.app.state  # type: ignore[attr-defined]
+    english = browser.get(url, params={"period": "day", "lang": "en"})
+    ((key, (_seen, board)),) = state.kpi_boards.items()
+    state.kpi_boards[key] = (time.monotonic() + 3600, board)  # the board stays current
+    vietnamese = browser.get(url, params={"period": "day", "lang": "vi"})
+    assert "Planned busy time (PBT)" in english.text
+    assert "Planned busy time (PBT)" not in vietnamese.text
+    html_key = (*key, "en")
+    assert state.kpi_live_html[html_key] == (board, english.content)
+    state.kpi_live_html[html_key] = (board, b"<p>rendered before</p>")
+    assert browser.get(url, params={"period": "day", "lang": "en"}).text == "<p>rendered before</p>"
+    assert browser.get(url, params={"period": "day", "lang": "vi"}).content == vietnamese.content
+    state.kpi_boards.clear()  # a new board is rendered again
+    assert (
+        "Planned busy time (PBT)" in browser.get(url, params={"period": "day", "lang": "en"}).text
+    )
 
 
 def test_kpi_index_lists_the_sites_the_caller_may_read(browser: TestClient, world: World) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.errors import InvalidInput, NotFound
-from lighthouse_os.kpi import service
+from lighthouse_os.kpi import api, service
 from lighthouse_os.kpi.engine import NO_PRI, Elements, kpis
 from lighthouse_os.kpi.iso22400 import APT_ZERO, PBT_ZERO, PQ_ZERO
 from lighthouse_os.kpi.periods import PeriodError, current_period, periods
@@ -293,3 +294,34 @@ def test_site_oee_refuses_an_unknown_level(factory_site: Settings, session: Sess
             )
     finally:
         reader.close()
+
+
+def test_answers_carry_every_field_of_the_report_rows(
+    factory_site: Settings, session: Session
+) -> None:
+    site = get_site(session, "a1")
+    reader = open_reader(factory_site.resolved_timeseries_url)
+    now = utcnow()
+    common = {"kind": "day", "start": now - timedelta(days=2), "end": now, "now": now}
+    try:
+        oee = service.site_oee(session, reader, site, level="machine", **common)
+        energy = service.site_energy(session, reader, site, level="line", **common)
+        power = service.site_power_factor(
+            session, reader, site, start=now - timedelta(days=1), end=now, now=now
+        )
+    finally:
+        reader.close()
+    assert oee.rows
+    assert energy.rows
+    assert power
+    for row in oee.rows:
+        answer = api.oee_row_dict(row)
+        assert answer["time_elements"] == asdict(row.time)
+        assert answer["quantities"] == asdict(row.quantities)
+        assert answer["kpis"] == asdict(row.kpis)
+    for energy_row in energy.rows:
+        p = energy_row.period
+        fields = {k: v for k, v in asdict(energy_row).items() if k != "period"}
+        period = {"period_start": p.start, "period_end": p.end, "label": p.label}
+        assert api.energy_row_dict(energy_row) == {**fields, **period}
+    assert [api.pf_dict(r) for r in power] == [asdict(r) for r in power]

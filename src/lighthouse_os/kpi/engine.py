@@ -96,14 +96,16 @@ class Elements:
 
     def add(self, other: Elements) -> None:
         """Sum `other` into this (a line or the site over its machines)."""
-        for name in ("pot_s", "pbt_calendar_s", "pdot_state_s", "apt_s", "aust_s", "adet_s"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.pot_s += other.pot_s
+        self.pbt_calendar_s += other.pbt_calendar_s
+        self.pdot_state_s += other.pdot_state_s
+        self.apt_s += other.apt_s
+        self.aust_s += other.aust_s
+        self.adet_s += other.adet_s
         self.adot_s += other.adot_s
-        self.pq, self.gq, self.failures = (
-            self.pq + other.pq,
-            self.gq + other.gq,
-            self.failures + other.failures,
-        )
+        self.pq += other.pq
+        self.gq += other.gq
+        self.failures += other.failures
         self.ideal_s = _plus(self.ideal_s, other.ideal_s)
         self.ideal_good_s = _plus(self.ideal_good_s, other.ideal_good_s)
         self.missing_pri += other.missing_pri

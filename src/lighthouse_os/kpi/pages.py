@@ -98,7 +98,24 @@ def dashboard_live(
 ) -> HTMLResponse:
     site = authorize_site(session, principal, site_id, Action.SITE_READ)
     board = live_board(request, session, reader, site, _kind(period))
-    return render(request, "kpi/_live.html", {"site": site, "board": board, "kind": _kind(period)})
+    return live_partial(request, site, board, _kind(period))
+
+
+def live_partial(request: Request, site: Site, board: Dashboard, kind: str) -> HTMLResponse:
+    """The partial of `board`, rendered once per board and locale for every viewer who polls
+    it: rendering formats a few hundred numbers, costlier than a cached board."""
+    cache: dict[tuple[int, str, str], tuple[Dashboard, bytes]] = (
+        request.app.state.__dict__.setdefault("kpi_live_html", {})
+    )
+    key = (site.id, kind, request.state.locale)
+    with _board_lock:
+        hit = cache.get(key)
+    if hit is not None and hit[0] is board:
+        return HTMLResponse(hit[1])
+    response = render(request, "kpi/_live.html", {"site": site, "board": board, "kind": kind})
+    with _board_lock:
+        cache[key] = (board, bytes(response.body))
+    return response
 
 
 def _settings_context(
