@@ -11,7 +11,13 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from lighthouse_os.telemetry.api import points_from_body
-from lighthouse_os.telemetry.columnar import TagColumns, check_columns, parse_columns
+from lighthouse_os.telemetry.columnar import (
+    TagColumns,
+    check_columns,
+    columns_of_points,
+    parse_columns,
+)
+from lighthouse_os.telemetry.points import RawPoint
 from lighthouse_os.telemetry.service import to_arrow
 from lighthouse_os.telemetry.validation import TagSpec, check_batch
 
@@ -32,8 +38,15 @@ def body(points: list[dict[str, object]], ndjson: bool) -> bytes:
 
 
 def fast(data: bytes, ndjson: bool) -> pa.Table | None:
+    """The fast path on the body, which must agree with it on the body's decoded points."""
     columns = parse_columns(data, ndjson=ndjson)
-    return None if columns is None else check_columns(columns, COLUMNS, NOW)
+    got = None if columns is None else check_columns(columns, COLUMNS, NOW)
+    decoded = columns_of_points(points_from_body(data, ndjson=ndjson)) if data.strip() else None
+    from_points = None if decoded is None else check_columns(decoded, COLUMNS, NOW)
+    if got is not None:  # what the body path accepts, the decoded points' path accepts alike
+        assert from_points is not None
+        assert got.equals(from_points)
+    return got
 
 
 def per_point(data: bytes, ndjson: bool) -> tuple[pa.Table, int]:
@@ -83,6 +96,24 @@ def test_a_clean_batch_takes_the_fast_path_and_stores_what_the_per_point_path_wo
 def test_a_batch_with_anything_unusual_steps_aside(point: dict[str, object]) -> None:
     for ndjson in (False, True):
         assert fast(body([*CLEAN, point], ndjson), ndjson) is None
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        RawPoint("line1/press2/kwh", datetime(2026, 3, 1, tzinfo=UTC), 1.0),
+        RawPoint("line1/press2/kwh", 1772326800, 1.0),
+        RawPoint("line1/press2/kwh", None, 1.0),
+        RawPoint("line1/press2/door", "2026-03-01T00:00:00Z", True),
+        RawPoint("line1/press2/kwh", "2026-03-01T00:00:00Z", "1.5"),
+        RawPoint("line1/press2/kwh", "2026-03-01T00:00:00Z", {"value": 1, "unit": "kW.h"}),
+        RawPoint("line1/press2/kwh", "2026-03-01T00:00:00Z", 2**70),
+    ],
+)
+def test_decoded_points_of_another_kind_step_aside(point: RawPoint) -> None:
+    clean = RawPoint("line1/press2/kwh", "2026-03-01T00:00:00Z", 1.0)
+    assert columns_of_points([clean]) is not None
+    assert columns_of_points([clean, point]) is None
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,14 @@ whole, with exactly the values and instants the per-point path would store. Anyt
 path does not prove clean (a rejection, a state tag, an epoch or offset-less time stamp, an
 extra field such as `unit`) returns None, and the caller runs the per-point path, which gives
 each rejected point its reason. So the fast path changes the speed of clean batches only.
+Points from a broker, already decoded into `RawPoint`s, take the same check through
+`columns_of_points`.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from lighthouse_os.telemetry.points import RawPoint
 from lighthouse_os.telemetry.store import POINT_SCHEMA
 from lighthouse_os.telemetry.validation import (
     EARLIEST_US,
@@ -82,6 +85,24 @@ def parse_columns(body: bytes, *, ndjson: bool) -> pa.Table | None:
         return None
     structs = _array(items)
     return pa.Table.from_arrays([structs.field(i) for i in range(3)], schema=POINT_COLUMNS)
+
+
+def columns_of_points(points: Sequence[RawPoint]) -> pa.Table | None:
+    """(tag, ts, value) columns of points that all carry a text time stamp and a plain number;
+    None otherwise (a datetime, an epoch number, a boolean, a text value or a unit envelope)."""
+    if not points:
+        return None
+    tags, stamps, values = zip(*points, strict=True)
+    plain = (float, int)
+    if not all(type(v) in plain for v in values) or not all(type(t) is str for t in stamps):
+        return None
+    if not all(type(t) is str for t in tags):
+        return None
+    try:
+        columns = [pa.array(tags), pa.array(stamps), pa.array(values, type=pa.float64())]
+    except (pa.ArrowInvalid, OverflowError):
+        return None  # an integer beyond int64
+    return pa.Table.from_arrays(columns, schema=POINT_COLUMNS)
 
 
 def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:

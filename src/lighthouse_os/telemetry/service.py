@@ -22,7 +22,7 @@ from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.settings import Settings
-from lighthouse_os.telemetry.columnar import TagColumns, check_columns
+from lighthouse_os.telemetry.columnar import TagColumns, check_columns, columns_of_points
 from lighthouse_os.telemetry.models import DeadLetter
 from lighthouse_os.telemetry.points import IngestResult, RawPoint, Rejection
 from lighthouse_os.telemetry.store import (
@@ -92,6 +92,11 @@ class TelemetryService:
         if index is None:
             return self._reject_all(site, points, source), WriteResult(0, 0)
         now = self.clock()
+        columns = columns_of_points(points)
+        clean = None if columns is None else check_columns(columns, self._tag_columns(index), now)
+        if clean is not None:  # every point accepted: no per-point work
+            written = self._write_table(clean)
+            return IngestResult(written.inserted, written.duplicates + written.conflicts), written
         checked = check_batch(points, index.tags, now)
         if checked.unknown_tags and self._refresh(index):
             index = self.tag_index(site) or index
