@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from lighthouse_os.kpi.engine import Machine, Plant, good_units, group_rows, measure
 from lighthouse_os.kpi.iso22400 import CountIncrement, StateEvent, compute_oee
 from lighthouse_os.kpi.periods import periods
-from lighthouse_os.kpi.queries import LabelledSpan, open_reader, tile_plan
+from lighthouse_os.kpi.queries import LabelledSpan, open_reader, run_concurrently, tile_plan
 from lighthouse_os.kpi.shift_calendar import HCMC_TWO_SHIFT, planned_time
 from lighthouse_os.simulator.factory import STATES, Point, demo_machines, simulate
 from lighthouse_os.telemetry.store import POINT_SCHEMA, StoreUnavailable, TimeSeriesStore
@@ -341,3 +342,54 @@ def test_good_units_are_the_gq_of_the_measured_time_model(backend: Backend, kind
     good = good_units(backend.reader, plant, period_list)
     assert good == {key: elements.gq for key, elements in measured.items()}
     assert sum(good.values()) > 0
+
+
+# -- independent queries side by side -----------------------------------------------------------
+
+
+@dataclass
+class _Reader:
+    concurrent: bool
+
+
+def test_run_concurrently_returns_results_in_order_from_several_threads() -> None:
+    threads: dict[int, str] = {}
+    together = threading.Barrier(3, timeout=30)  # passes only if all three run at once
+
+    def call(value: int, wait: bool = True) -> int:
+        threads[value] = threading.current_thread().name
+        if wait:
+            together.wait()
+        return value
+
+    found = run_concurrently(_Reader(True), lambda: call(1), lambda: call(2), lambda: call(3))
+    assert found == (1, 2, 3)
+    assert threads[1] == threading.current_thread().name  # the first runs in the caller
+    assert len(set(threads.values())) == 3
+    threads.clear()
+    sequential = run_concurrently(_Reader(False), lambda: call(1, False), lambda: call(2, False))
+    assert sequential == (1, 2)
+    assert set(threads.values()) == {threading.current_thread().name}  # in turn (PostgreSQL)
+
+
+def test_run_concurrently_raises_the_error_of_a_call() -> None:
+    def fail() -> int:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        run_concurrently(_Reader(True), lambda: 1, fail)
+
+
+def test_run_concurrently_runs_in_turn_inside_the_pool() -> None:
+    # Nested from pool threads, waiting on the pool could exhaust it; they run in turn instead.
+    reader = _Reader(True)
+
+    def nested() -> tuple[str, str]:
+        return run_concurrently(
+            reader, lambda: threading.current_thread().name, lambda: threading.current_thread().name
+        )
+
+    results = run_concurrently(reader, nested, nested, nested)
+    for names in results[1:]:
+        assert len(set(names)) == 1
+        assert names[0].startswith("lhos-kpi")

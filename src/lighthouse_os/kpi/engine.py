@@ -31,7 +31,7 @@ from lighthouse_os.kpi.iso22400 import (
     TimeElements,
 )
 from lighthouse_os.kpi.periods import Period
-from lighthouse_os.kpi.queries import KpiReader, LabelledSpan
+from lighthouse_os.kpi.queries import KpiReader, LabelledSpan, run_concurrently
 
 LEVELS: tuple[str, ...] = ("machine", "line", "site")
 SIGNALS = ("state", "good_count", "scrap_count", "energy_kwh", "kvarh", "power_kw")
@@ -135,8 +135,11 @@ def measure(
     spans = [LabelledSpan(p.start, s, e) for p in period_list for s, e in p.busy]
     # The last state holds until the end of the last busy span (clipped to `now` already).
     end = max((s.end for s in spans), default=now)
-    state_rows = reader.state_seconds(plant.ids("state"), spans, end)
-    counts = reader.increments(plant.ids("good_count") + plant.ids("scrap_count"), spans)
+    state_rows, counts = run_concurrently(
+        reader,
+        lambda: reader.state_seconds(plant.ids("state"), spans, end),
+        lambda: reader.increments(plant.ids("good_count") + plant.ids("scrap_count"), spans),
+    )
     by_series = {sid: (m, sig) for m in plant.machines for sig, sid in m.tags.items()}
     out: dict[tuple[str, datetime], Elements] = {}
     for p in period_list:
@@ -353,19 +356,12 @@ def good_units(
     return out
 
 
-def energy_rows(
-    reader: KpiReader,
-    plant: Plant,
-    period_list: Sequence[Period],
-    good: dict[tuple[str, datetime], float],
-    level: str,
-    now: datetime,
-    factor_year: int | None = None,
-) -> tuple[GridFactor, tuple[EnergyRow, ...]]:
-    """kWh and kvarh per period (whole period, not only busy time), kWh and kgCO2 per good
-    unit (`good`: GQ per machine path and period start, see `good_units`) with the grid factor
-    of `factor_year` (default: the latest official one)."""
-    factor = grid_factor_for(factors.grid_factors(), factor_year)
+def period_energy(
+    reader: KpiReader, plant: Plant, period_list: Sequence[Period], now: datetime
+) -> dict[tuple[str, str, datetime], float]:
+    """kWh (`energy_kwh`) and kvarh (`kvarh`) of every machine in every period, keyed by
+    (machine path, signal, period start): register increments over the whole period, nights
+    too, not only busy time."""
     table = reader.increments(
         plant.ids("energy_kwh") + plant.ids("kvarh"), _ranges(period_list, now)
     )
@@ -374,13 +370,28 @@ def energy_rows(
     for row in table.to_pylist():
         machine, signal = by_series[row["series_id"]]
         energy[(machine.path, signal, row["period_start"])] += row["value"]
+    return energy
+
+
+def energy_rows(
+    plant: Plant,
+    period_list: Sequence[Period],
+    energy: dict[tuple[str, str, datetime], float],
+    good: dict[tuple[str, datetime], float],
+    level: str,
+    factor_year: int | None = None,
+) -> tuple[GridFactor, tuple[EnergyRow, ...]]:
+    """kWh and kvarh per period (`energy`, see `period_energy`), kWh and kgCO2 per good unit
+    (`good`: GQ per machine path and period start, see `good_units`) with the grid factor of
+    `factor_year` (default: the latest official one)."""
+    factor = grid_factor_for(factors.grid_factors(), factor_year)
     rows = []
     for p in period_list:
         groups: dict[tuple[str, str], list[float]] = {}
         for m in plant.machines:
             sums = groups.setdefault(group_key(plant, m, level), [0.0, 0.0, 0.0])
-            sums[0] += energy[(m.path, "energy_kwh", p.start)]
-            sums[1] += energy[(m.path, "kvarh", p.start)]
+            sums[0] += energy.get((m.path, "energy_kwh", p.start), 0.0)
+            sums[1] += energy.get((m.path, "kvarh", p.start), 0.0)
             sums[2] += good[(m.path, p.start)]
         rows += [
             energy_row(level, k, n, p, v[0], v[1], v[2], factor.t_co2_per_mwh)

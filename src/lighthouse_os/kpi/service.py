@@ -31,11 +31,12 @@ from lighthouse_os.kpi.engine import (
     group_rows,
     measure,
     pareto,
+    period_energy,
     power_factor_rows,
 )
 from lighthouse_os.kpi.models import ProductRecord, ShiftCalendarRecord
 from lighthouse_os.kpi.periods import Period, PeriodError, current_period, periods
-from lighthouse_os.kpi.queries import KpiReader
+from lighthouse_os.kpi.queries import KpiReader, run_concurrently
 from lighthouse_os.kpi.schemas import CalendarIn, ProductIn
 from lighthouse_os.kpi.shift_calendar import HCMC_TWO_SHIFT, Shift, ShiftCalendar
 
@@ -319,9 +320,14 @@ def site_energy(
     calendar, _default = site_calendar(session, site)
     period_list = _periods(calendar, kind, start, end, now)
     plant = site_plant(session, site)
-    good = good_units(reader, plant, period_list)  # GQ without the time model
+    # GQ from the good counters alone (no time model), beside the energy registers.
+    good, energy = run_concurrently(
+        reader,
+        lambda: good_units(reader, plant, period_list),
+        lambda: period_energy(reader, plant, period_list, now),
+    )
     try:
-        factor, rows = energy_rows(reader, plant, period_list, good, level, now, factor_year)
+        factor, rows = energy_rows(plant, period_list, energy, good, level, factor_year)
     except EmissionsInputError as err:
         raise InvalidInput(str(err), fields={"year": "unknown"}) from err
     return EnergyReport(level, kind, factor, rows)
@@ -370,20 +376,25 @@ def dashboard(
     session: Session, reader: KpiReader, site: Site, kind: str, now: datetime
 ) -> Dashboard:
     """The live numbers of a site for the current shift, day or month."""
-    calendar = site_calendar(session, site)
+    calendar, calendar_default = site_calendar(session, site)
     try:
-        period = current_period(calendar[0], kind, now)
+        found = current_period(calendar, kind, now)
     except PeriodError as err:
         raise InvalidInput(str(err), fields={"period": "invalid"}) from err
-    found = _measured(session, reader, site, calendar, [period] if period else None, now)
-    if period is None:
+    if found is None:
         return Dashboard(
-            site, kind, None, found.calendar_default, (), (), None, (), None, None, (), {}, now
+            site, kind, None, calendar_default, (), (), None, (), None, None, (), {}, now
         )
-    plant, elements = found.plant, found.elements
+    period, plant = found, site_plant(session, site)
+    # Independent reads side by side: the time model (states and counts), the hourly energy
+    # (which gives both the PF intervals and the period's energy) and the last states.
+    elements, power, states = run_concurrently(
+        reader,
+        lambda: measure(reader, plant, [period], now),
+        lambda: power_factor_rows(reader, plant, period.start, min(period.end, now)),
+        lambda: current_states(reader, plant),
+    )
     site_rows = group_rows(plant, [period], elements, "site")
-    # Hourly energy gives both the PF intervals and the period's energy: one query, not two.
-    power = power_factor_rows(reader, plant, period.start, min(period.end, now))
     factor = default_grid_factor(factors.grid_factors())
     kwh, kvarh = sum(p.kwh for p in power), sum(p.kvarh for p in power)
     gq = site_rows[0].quantities.gq if site_rows else 0.0
@@ -392,7 +403,7 @@ def dashboard(
         site=site,
         kind=kind,
         period=period,
-        calendar_default=found.calendar_default,
+        calendar_default=calendar_default,
         machines=tuple(group_rows(plant, [period], elements, "machine")),
         lines=tuple(group_rows(plant, [period], elements, "line")),
         total=site_rows[0] if site_rows else None,
@@ -400,6 +411,6 @@ def dashboard(
         energy=energy,
         factor=factor,
         power=power,
-        current_states=current_states(reader, plant),
+        current_states=states,
         computed_at=now,
     )
