@@ -2,12 +2,23 @@
 
 Usage: python benchmarks/bench_oee.py [--backend duckdb|postgres] [--machines 50] [--days 30]
            [--count-every-s 1] [--state-every-s 0] [--postgres-url URL] [--repeat 5]
+           [--keep [--duckdb-dir DIR]] [--drop]
 
 Per machine: a state tag (codes of simulator.STATES) written on every change, or every
 `--state-every-s` seconds when > 0, and `good_count` / `scrap_count` counters sampled every
 `--count-every-s` seconds, all through `TimeSeriesStore.write` (so rollups are maintained as in
 production). The timed query is the KPI engine's `measure` + `group_rows`: ISO 22400 elements and
 OEE of every machine for every day of the month (HCMC two-shift calendar).
+
+Without `--keep` the data goes to a temporary DuckDB file or PostgreSQL schema, removed at the
+end. With `--keep` it goes to a store named after the options (`bench_oee_m50_d30_c1_s0`: the
+PostgreSQL schema, or that file in `--duckdb-dir`) and stays there: running the same command
+again resumes an interrupted load after its last complete day (each day is one write, committed
+whole) and skips the load when all days are in. `--drop` removes that kept store and exits.
+
+The full PostgreSQL run (259 M points, about an hour at ~70 k points/s and ~20 GB of disk):
+
+    python benchmarks/bench_oee.py --backend postgres --keep
 """
 
 from __future__ import annotations
@@ -89,18 +100,47 @@ def day_batch(
     )
 
 
+def advance(machine: int, rng: np.random.Generator, totals: dict[int, float]) -> None:
+    """Skip one machine-day already stored: the same draws and totals as `day_batch`."""
+    _codes, running = machine_day(rng)
+    totals[machine] = totals.get(machine, 0.0) + float(np.floor(np.sum(running) / PRI_S))
+
+
+def stored_days(store: TimeSeriesStore, args: argparse.Namespace) -> int:
+    """How many whole days the store already holds (each day was one write, all or nothing)."""
+    ids = [m * 10 + k for m in range(args.machines) for k in (1, 2, 3)]
+    latest: list[datetime] = store.latest(ids)["ts"].to_pylist()
+    if not latest:
+        return 0
+    return min(args.days, (max(latest) - START) // timedelta(days=1) + 1)
+
+
 def load(store: TimeSeriesStore, args: argparse.Namespace) -> tuple[int, float]:
-    """Write every machine-day in time order (a day of all machines per write); points, seconds."""
+    """Write every machine-day in time order (a day of all machines per write), after the days
+    already stored; (points written, seconds)."""
     rng = np.random.default_rng(2025)
     totals: dict[int, float] = {}
+    done = stored_days(store, args)
+    if done == args.days:
+        print(f"  all {done} days already stored: reusing them")
+    elif done:
+        print(f"  {done}/{args.days} days already stored: resuming after them")
     points, began = 0, time.perf_counter()
     for day in range(args.days):
+        if day < done:
+            for m in range(args.machines):
+                advance(m, rng, totals)
+            continue
         batch = pa.concat_tables(
             [day_batch(m, day, rng, args, totals) for m in range(args.machines)]
         )
         points += store.write(batch).inserted
+        took = time.perf_counter() - began
+        left = (args.days - day - 1) * took / (day + 1 - done)
         print(
-            f"  day {day + 1}/{args.days}: {points:,} points, {time.perf_counter() - began:.0f} s"
+            f"  day {day + 1}/{args.days}: {points:,} points in {took:.0f} s "
+            f"({points / took:,.0f} points/s), about {left / 60:.0f} min left",
+            flush=True,
         )
     return points, time.perf_counter() - began
 
@@ -127,8 +167,10 @@ def plant(machines: int) -> Plant:
 
 
 def main() -> None:
-    """Load, then time the monthly OEE query; print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    """Load (or resume, or reuse), then time the monthly OEE query; print the figures."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=["duckdb", "postgres"], default="duckdb")
     parser.add_argument("--machines", type=int, default=50)
     parser.add_argument("--days", type=int, default=30)
@@ -136,18 +178,32 @@ def main() -> None:
     parser.add_argument("--state-every-s", type=int, default=0)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the data; resume or reuse it")
+    parser.add_argument("--duckdb-dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--drop", action="store_true", help="remove the kept data and exit")
     args = parser.parse_args()
     print(f"os.cpu_count() = {os.cpu_count()}")
+    kept = args.keep or args.drop
+    name = f"bench_oee_m{args.machines}_d{args.days}_c{args.count_every_s}_s{args.state_every_s}"
     with tempfile.TemporaryDirectory() as tmp:
         if args.backend == "duckdb":
-            url, schema = f"duckdb:///{Path(tmp) / 'bench.duckdb'}", "lhos_ts"
+            path = (args.duckdb_dir if kept else Path(tmp)) / f"{name}.duckdb"
+            if args.drop:
+                path.unlink(missing_ok=True)
+                print(f"removed {path}")
+                return
+            url, schema = f"duckdb:///{path}", "lhos_ts"
         else:
-            url, schema = args.postgres_url, f"bench_oee_{uuid.uuid4().hex[:8]}"
+            url, schema = args.postgres_url, name if kept else f"bench_oee_{uuid.uuid4().hex[:8]}"
         store = open_store(url, schema=schema)
         try:
+            if args.drop:
+                print(f"dropping PostgreSQL schema {schema}")
+                return
+            print(f"store: {url} schema {schema}" + (" (kept)" if kept else " (temporary)"))
             run(store, url, schema, args)
         finally:
-            if args.backend == "postgres":
+            if args.backend == "postgres" and not args.keep:
                 store._execute(f"DROP SCHEMA {schema} CASCADE")  # type: ignore[attr-defined]
             store.close()
 
@@ -156,7 +212,12 @@ def run(store: TimeSeriesStore, url: str, schema: str, args: argparse.Namespace)
     """Load the data and time the query."""
     print(f"loading {args.machines} machines x {args.days} days into {args.backend} ...")
     points, took = load(store, args)
-    print(f"loaded {points:,} points in {took:.0f} s ({points / took:,.0f} points/s)")
+    if points:
+        print(f"loaded {points:,} points in {took:.0f} s ({points / took:,.0f} points/s)")
+    if points and args.backend == "postgres":
+        # Fresh tables have no planner statistics yet (autovacuum would gather them later).
+        for table in ("points", "rollup_1m", "rollup_1h"):
+            store._execute(f"ANALYZE {schema}.{table}")  # type: ignore[attr-defined]
     reader = open_reader(url, schema)
     machines = plant(args.machines)
     end = START + timedelta(days=args.days)
