@@ -22,6 +22,7 @@ from lighthouse_os.telemetry.store.base import (
 from lighthouse_os.telemetry.store.sql import ROLLUP_DDL_COLUMNS, SqlStore
 
 MEMORY = ":memory:"
+CHECKPOINT_THRESHOLD = "64MB"
 
 
 class DuckDBStore(SqlStore):
@@ -53,6 +54,10 @@ class DuckDBStore(SqlStore):
         self._staged: set[str] = set()
         # Rollup buckets truncate in UTC; local calendars are applied per query.
         self._con.execute("SET TimeZone = 'UTC'")
+        # A commit that pushes the write-ahead log past the threshold checkpoints the file. At
+        # DuckDB's 16 MB default a steady ingest checkpoints every few batches; 64 MB measured
+        # about 20% faster on 100k-point batches, for at most 64 MB of log to replay on restart.
+        self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         for statement in self._create_statements():
             self._con.execute(statement)
 
