@@ -45,9 +45,10 @@ from typing import Any
 
 import numpy as np
 import orjson
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from lighthouse_os.telemetry.points import IngestResult, RawPoint, TelemetrySink
-from lighthouse_os.telemetry.sources.mqtt import packets
 from lighthouse_os.telemetry.sources.mqtt.client import BrokerAddress, MqttClient, MqttOptions
 from lighthouse_os.telemetry.sources.mqtt.source import JsonTopicDecoder
 from lighthouse_os.telemetry.worker import MqttWorker, WorkerOptions
@@ -195,6 +196,67 @@ def _topic_and_body(job: PublishJob, seq: int, now: float) -> tuple[str, bytes]:
     return f"lhos/{job.site}/bench", orjson.dumps({"ts": ts, "values": dict.fromkeys(TAGS, now)})
 
 
+# The publishers write MQTT 5 bytes themselves: paho's `publish()` costs more CPU per message
+# than the worker under test, and on 2 cores the load generator would take the worker's CPU.
+# Only what a QoS 1 publisher needs: CONNECT, PUBLISH, DISCONNECT out; CONNACK, PUBACK in.
+PACKET_ID_MAX = 65_535
+CONNACK, PUBACK = 2, 4
+DISCONNECT_PACKET = b"\xe0\x00"
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        value, digit = divmod(value, 128)
+        out.append(digit | 0x80 if value else digit)
+        if not value:
+            return bytes(out)
+
+
+def _utf8(text: str) -> bytes:
+    raw = text.encode()
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def _connect_packet(client_id: str) -> bytes:
+    # Protocol "MQTT" level 5, clean start, keep-alive 60 s, no properties, then the client id.
+    body = _utf8("MQTT") + b"\x05\x02\x00\x3c\x00" + _utf8(client_id)
+    return b"\x10" + _varint(len(body)) + body
+
+
+def _publish_packet(topic: bytes, payload: bytes, packet_id: int) -> bytes:
+    # QoS 1 (0x32): topic (length-prefixed), packet id, no properties, payload.
+    body = topic + packet_id.to_bytes(2, "big") + b"\x00" + payload
+    return b"\x32" + _varint(len(body)) + body
+
+
+class _PacketStream:
+    """Cuts (packet type, body) pairs out of the bytes a broker sends a publisher."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        self.buffer += data
+        found, pos, buf = [], 0, self.buffer
+        while pos + 2 <= len(buf):
+            length, shift, cursor = 0, 0, pos + 1
+            while cursor < len(buf):
+                byte = buf[cursor]
+                length |= (byte & 0x7F) << shift
+                shift, cursor = shift + 7, cursor + 1
+                if not byte & 0x80:
+                    break
+            else:
+                break  # the length itself is cut short
+            if cursor + length > len(buf):
+                break
+            found.append((buf[pos] >> 4, bytes(buf[cursor : cursor + length])))
+            pos = cursor + length
+        del buf[:pos]
+        return found
+
+
 class _Publisher:
     """One MQTT 5 connection that keeps up to the broker's Receive Maximum QoS 1 in flight."""
 
@@ -202,26 +264,29 @@ class _Publisher:
         address = BrokerAddress.from_url(url)
         self.sock = socket.create_connection((address.host, address.port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        request = packets.ConnectRequest(f"pub-{uuid.uuid4().hex[:10]}", 60, True, 0, 65535)
-        self.sock.sendall(packets.connect_packet(request))
-        self.reader = packets.PacketReader()
-        while not (found := self.reader.read(1)):
-            self.reader.feed(self.sock.recv(4096))
-        first = found[0]
-        if not isinstance(first, packets.Control) or first.kind != packets.CONNACK:
-            raise RuntimeError("no CONNACK")
-        connack = packets.parse_connack(first.body)
-        if connack.refused:
-            raise RuntimeError(f"publisher refused: {connack.describe()}")
-        self.window = connack.receive_maximum
+        self.sock.sendall(_connect_packet(f"pub-{uuid.uuid4().hex[:10]}"))
+        self.stream = _PacketStream()
+        found: list[tuple[int, bytes]] = []
+        while not found:
+            found = self.stream.feed(self.sock.recv(4096))
+        kind, body = found[0]
+        if kind != CONNACK or body[1] >= 0x80:
+            raise RuntimeError(f"publisher refused: packet type {kind}, reason {body[1:2]!r}")
+        properties = Properties(PacketTypes.CONNACK)  # type: ignore[no-untyped-call]
+        properties.unpack(body[2:])
+        self.window = int(getattr(properties, "ReceiveMaximum", PACKET_ID_MAX))
         self.inflight = 0
         self.next_id = 1
+        self.topics: dict[str, bytes] = {}
 
     def send(self, messages: list[tuple[str, bytes]]) -> None:
         out = []
         for topic, body in messages:
-            out.append(packets.publish_packet(topic, body, 1, self.next_id))
-            self.next_id = self.next_id % packets.PACKET_ID_MAX + 1
+            encoded = self.topics.get(topic)
+            if encoded is None:
+                encoded = self.topics[topic] = _utf8(topic)
+            out.append(_publish_packet(encoded, body, self.next_id))
+            self.next_id = self.next_id % PACKET_ID_MAX + 1
         self.sock.sendall(b"".join(out))
         self.inflight += len(messages)
 
@@ -230,12 +295,11 @@ class _Publisher:
         chunk = self.sock.recv(262144)
         if not chunk:
             raise RuntimeError("the broker closed a publisher connection")
-        self.reader.feed(chunk)
         acked = refused = 0
-        for packet in self.reader.read(1 << 30):
-            if isinstance(packet, packets.Control) and packet.kind == packets.PUBACK:
+        for kind, body in self.stream.feed(chunk):
+            if kind == PUBACK:
                 acked += 1
-                refused += len(packet.body) > 2 and packet.body[2] >= 0x80
+                refused += len(body) > 2 and body[2] >= 0x80
         self.inflight -= acked
         return acked, refused
 
@@ -263,7 +327,7 @@ def run_publisher(job: PublishJob, out: Any) -> None:
             acked, refused = acked + got, refused + bad
     finished = time.time()
     for link in links:
-        link.sock.sendall(packets.DISCONNECT_PACKET)
+        link.sock.sendall(DISCONNECT_PACKET)
         link.sock.close()
     out.put(
         {

@@ -2,7 +2,7 @@
 
 The sink comes from `SINK_FACTORY` when a composition root sets it (tests, embedding), else
 from `lighthouse_os.telemetry.service.build_sink`, imported only when a command runs. Protocol
-code (our MQTT client, asyncua) is imported inside the commands too, so `lhos --help` is fast.
+code (paho-mqtt, asyncua) is imported inside the commands too, so `lhos --help` is fast.
 SIGTERM and SIGINT stop a worker gracefully: flush, acknowledge, disconnect.
 """
 

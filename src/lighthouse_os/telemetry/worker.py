@@ -45,10 +45,10 @@ class WorkerOptions:
 
 @dataclass(slots=True)
 class WorkerStats:
-    """Counters since start; `acked` counts QoS 1 acknowledgements sent.
+    """Counters since start; `acked` counts QoS 1 acknowledgements handed to the client to send.
 
     `broker_skipped_ids`: packet ids the broker skipped, i.e. messages it most likely dropped
-    for this session before they reached us (see `PacketIdGaps`); should stay 0.
+    for this session before they reached us (see `mqtt.gaps.PacketIdGaps`); should stay 0.
     """
 
     messages: int = 0

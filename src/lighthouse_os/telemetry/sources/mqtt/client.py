@@ -1,10 +1,14 @@
-"""MQTT 5 subscriber for ingestion: persistent session, manual ack and a bounded intake queue.
+"""paho MQTT 5 subscriber for ingestion: persistent session, manual ack, bounded intake queue.
 
-We speak the protocol ourselves (`packets.py`) instead of through paho: paho reads a socket a
-few bytes at a time and wakes its loop once per acknowledgement, several system calls and GIL
-hand-overs per message, which capped the worker at a few thousand messages a second (ADR 0012).
-Here one network thread reads up to `_RECV_BYTES` at a time, cuts every packet in it at once
-and hands the messages over in one lock; the worker acknowledges a whole batch in one send.
+paho-mqtt speaks the protocol; we drive its network loop from a thread of our own with paho's
+external-loop calls (`loop_read`, `loop_write`, `loop_misc`, `want_write`) rather than
+`loop_start()`, because the way the loop is driven decides the cost per message (ADR 0011):
+- paho reads one packet per `loop_read`; we call it until a call brings no new message, and
+  `select` only when the socket is drained, not once per packet.
+- Only the network thread touches paho. `ack` hands the packet ids of a written batch to it;
+  it queues their PUBACKs with `Client.ack` and writes them in one `loop_write`, waking once per
+  batch. (Acks from another thread make paho poke its wake-up socket and write once per ack.)
+- `on_message` only appends a `Delivery`; the thread hands a round of them over in one lock.
 
 Backpressure, end to end (memory stays bounded whatever the publishers do):
 1. The intake queue is bounded (`queue_capacity`). When it is full, the network thread stops
@@ -14,8 +18,7 @@ Backpressure, end to end (memory stays bounded whatever the publishers do):
 2. We acknowledge a message only after its batch is durably stored, and announce
    `Receive Maximum = receive_maximum` in CONNECT, so a compliant MQTT 5 broker holds back
    before the queue even fills (MQTT 5.0 §4.9).
-3. At most `queue_capacity` messages wait in the queue, plus the one batch being written and
-   one socket read of unparsed bytes.
+3. At most `queue_capacity` messages wait in the queue, plus the one batch being written.
 
 This module speaks only MQTT; its imports from the package are stdlib-only helpers.
 """
@@ -31,29 +34,37 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlparse
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from lighthouse_os.telemetry.sources.availability import Availability
 from lighthouse_os.telemetry.sources.backoff import Backoff
-from lighthouse_os.telemetry.sources.mqtt import packets
-from lighthouse_os.telemetry.sources.mqtt.packets import Control, PacketIdGaps, Publish
+from lighthouse_os.telemetry.sources.mqtt.gaps import PacketIdGaps
 
 _log = logging.getLogger(__name__)
 _SCHEMES = {"mqtt": False, "tcp": False, "mqtts": True, "ssl": True}
 # How often the network thread wakes to check for stop and keep-alive when nothing happens.
 _POLL_SECONDS = 0.2
-_RECV_BYTES = 256 * 1024
-_COALESCE_BELOW_BYTES = 16 * 1024
-_COALESCE_SECONDS = 0.001
-_CONNECT_TIMEOUT_SECONDS = 5.0
-_SUBSCRIBE_PACKET_ID = 1
+# Messages read before handing them to the worker: it can start a batch while we read on.
+_ROUND_MESSAGES = 500
 # A connection that lived this long resets the reconnect backoff; a shorter one (e.g. two
 # workers taking the same client id from each other) keeps backing off.
 _STABLE_SECONDS = 10.0
+_GOODBYE_SECONDS = 2.0
 _GAP_LOG_SECONDS = 60.0
+# Stands for a topic that is not UTF-8 (brokers refuse those); it matches no decoder, so the
+# message is dead-lettered and acknowledged instead of breaking the connection forever.
+_UNREADABLE_TOPIC = "\ufffd"
 
 
 class BrokerUrlError(ValueError):
@@ -143,13 +154,19 @@ class Delivery(NamedTuple):
 
 
 class IntakeQueue:
-    """The bounded FIFO between the network thread and the worker; remembers its high water."""
+    """The bounded FIFO between the network thread and the worker; remembers its high water.
 
-    def __init__(self, capacity: int) -> None:
+    One producer (the network thread) asks `room` before it reads, so the bound holds. When it
+    finds no room, the next `take` calls `on_room` to wake it (once, not per take).
+    """
+
+    def __init__(self, capacity: int, on_room: Callable[[], None] | None = None) -> None:
         self.capacity = capacity
         self.high_water = 0
         self._items: deque[Delivery] = deque()
         self._changed = threading.Condition()
+        self._on_room = on_room
+        self._room_wanted = False
         # How many items the waiting consumer wants: waking it for fewer only costs CPU.
         self._wanted = sys.maxsize
 
@@ -157,15 +174,16 @@ class IntakeQueue:
         """Deliveries waiting."""
         return len(self._items)
 
-    def wait_for_room(self, timeout: float) -> int:
-        """Free slots, waiting up to `timeout` seconds for one when the queue is full."""
+    def room(self) -> int:
+        """Free slots now; with none, the next `take` calls `on_room`."""
         with self._changed:
-            if len(self._items) >= self.capacity:
-                self._changed.wait(timeout)
-            return max(self.capacity - len(self._items), 0)
+            free = self.capacity - len(self._items)
+            if free <= 0:
+                self._room_wanted = True
+            return max(free, 0)
 
     def put_many(self, deliveries: list[Delivery]) -> None:
-        """Append; the one producer asked `wait_for_room` first, so the bound holds."""
+        """Append what fits in the `room` the producer asked for."""
         with self._changed:
             self._items.extend(deliveries)
             self.high_water = max(self.high_water, len(self._items))
@@ -184,8 +202,11 @@ class IntakeQueue:
             self._wanted = sys.maxsize
             items = self._items
             batch = [items.popleft() for _ in range(min(max_items, len(items)))]
-            if batch:
-                self._changed.notify_all()  # room for the network thread
+            wake_producer = bool(batch) and self._room_wanted
+            if wake_producer:
+                self._room_wanted = False
+        if wake_producer and self._on_room is not None:
+            self._on_room()
         return batch
 
     def wake(self) -> None:
@@ -194,21 +215,14 @@ class IntakeQueue:
             self._changed.notify_all()
 
 
-class _Connection(NamedTuple):
-    sock: socket.socket
-    reader: packets.PacketReader
-    keepalive: int
-    opened: float
-
-
 class MqttClient:
-    """An MQTT 5 subscriber in its own network thread, feeding an `IntakeQueue`, acked by the
-    caller with `ack`. Reconnects with exponential backoff and resumes the stored session."""
+    """A paho MQTT 5 client driven by a network thread of ours, feeding an `IntakeQueue` and
+    acknowledging what the caller passes to `ack`. Reconnects with exponential backoff and
+    resumes the stored session."""
 
     def __init__(self, options: MqttOptions, *, logger: logging.Logger | None = None) -> None:
         self.options = options
         self.address = BrokerAddress.from_url(options.url)
-        self.intake = IntakeQueue(options.queue_capacity)
         self.ready = threading.Event()
         self.generation = 0
         # Packet ids the broker skipped: messages it most likely dropped for our session.
@@ -217,23 +231,65 @@ class MqttClient:
         self._link = Availability(f"MQTT broker {self.address.host}:{self.address.port}", self._log)
         self._paused = threading.Event()
         self._closing = threading.Event()
-        self._send_lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self._last_sent = 0.0
-        self._ping_sent_at: float | None = None
+        # Other threads write a byte to `_waker` to wake the network thread out of `select`;
+        # made in `start`, so a client that never starts holds no sockets.
+        self._wakeup: socket.socket | None = None
+        self._waker: socket.socket | None = None
+        self.intake = IntakeQueue(options.queue_capacity, on_room=self._wake)
+        self._acks: list[tuple[int, list[int]]] = []  # (generation, packet ids) from `ack`
+        self._acks_lock = threading.Lock()
+        self._received: list[Delivery] = []  # filled by `_on_message` during one read round
+        self._received_at = datetime.now(UTC)
+        self._gaps = PacketIdGaps()
         self._gap_logged_at = -_GAP_LOG_SECONDS
         self._gap_unlogged = 0
-        self._thread = threading.Thread(
-            target=self._run, name=f"mqtt-{options.client_id}", daemon=True
-        )
+        self._paho = self._build()
+        self._thread: threading.Thread | None = None
 
     @property
     def available(self) -> bool:
         """Whether the last connection attempt succeeded and the link is up."""
         return self._link.available
 
+    def _build(self) -> paho.Client:
+        client = paho.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self.options.client_id,
+            protocol=paho.MQTTv5,
+            manual_ack=True,
+        )
+        if self.address.username is not None:
+            client.username_pw_set(self.address.username, self.address.password)
+        if self.address.tls:
+            client.tls_set()
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        # With this callback set, paho only queues what it sends (PUBACKs, SUBSCRIBE, PINGREQ)
+        # and our loop writes it, once per round, instead of one send per queued packet.
+        client.on_socket_register_write = _ignore_socket
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self.options.session_expiry_seconds
+        properties.ReceiveMaximum = self.options.receive_maximum
+        client.connect_async(
+            self.address.host,
+            self.address.port,
+            keepalive=self.options.keepalive_seconds,
+            clean_start=False,
+            properties=properties,
+        )
+        return client
+
     def start(self) -> None:
         """Connect in the background; the network thread reconnects with backoff on its own."""
+        wakeup, waker = socket.socketpair()
+        for end in (wakeup, waker):
+            end.setblocking(False)
+        self._wakeup, self._waker = wakeup, waker
+        self._thread = threading.Thread(
+            target=self._run, args=(wakeup,), name=f"mqtt-{self.options.client_id}", daemon=True
+        )
         self._thread.start()
 
     def take(self, max_items: int, max_wait: float) -> list[Delivery]:
@@ -241,11 +297,17 @@ class MqttClient:
         return self.intake.take(max_items, max_wait)
 
     def ack(self, deliveries: list[Delivery]) -> int:
-        """Acknowledge, in one send, the QoS 1 deliveries of the current connection."""
-        with self._send_lock:
-            ids = [d.mid for d in deliveries if d.qos and d.generation == self.generation]
-            if not ids or not self._send_locked(packets.puback_packets(ids)):
-                return 0
+        """Have the network thread acknowledge the QoS 1 deliveries of the current connection.
+
+        Returns how many it was given. Should the connection end before it sends them, it
+        drops them (their packet ids mean nothing on the next one) and the broker redelivers.
+        """
+        generation = self.generation
+        ids = [d.mid for d in deliveries if d.qos and d.generation == generation]
+        if ids:
+            with self._acks_lock:
+                self._acks.append((generation, ids))
+            self._wake()
         return len(ids)
 
     def pause(self) -> None:
@@ -256,175 +318,133 @@ class MqttClient:
         """
         self._paused.set()
         self.intake.wake()
+        self._wake()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Pause, disconnect (after any acks already sent) and join the network thread."""
+        """Pause, send the acks already given, disconnect and join the network thread."""
         self.pause()
         self._closing.set()
-        with self._send_lock:
-            sock = self._sock
-            if sock is not None:
-                self._send_locked(packets.DISCONNECT_PACKET)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self.intake.wake()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        self._wake()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        if thread is None or not thread.is_alive():
+            for end in (self._wakeup, self._waker):
+                if end is not None:
+                    end.close()
+
+    def _wake(self) -> None:
+        waker = self._waker
+        if waker is not None:
+            with contextlib.suppress(OSError):  # full (a wake-up is pending anyway) or closed
+                waker.send(b"\0")
 
     # network thread ----------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, wakeup: socket.socket) -> None:
         backoff = Backoff(self.options.reconnect_min_seconds, self.options.reconnect_max_seconds)
         while not self._closing.is_set():
+            opened = time.monotonic()
             try:
-                connection = self._open()
-            except (OSError, packets.ProtocolError) as err:
+                self._paho.reconnect()  # TCP (+TLS) and CONNECT queued; CONNACK comes in `_serve`
+                self._serve(wakeup)
+            except OSError as err:  # paho reports failures on a live link as return codes
                 self._link.failed(f"cannot connect: {err}")
-                self._closing.wait(backoff.next_delay())
-                continue
-            try:
-                self._serve(connection)
-            except (OSError, packets.ProtocolError) as err:
-                if not self._paused.is_set():
-                    self._link.failed(f"disconnected: {err}")
             except Exception:  # a bug here must not end intake for good: reconnect (rule 7)
                 self._log.exception("MQTT network thread failed; reconnecting")
             finally:
-                self._drop(connection.sock)
-            if time.monotonic() - connection.opened >= _STABLE_SECONDS:
+                self._abandon()
+            self.ready.clear()
+            if time.monotonic() - opened >= _STABLE_SECONDS:
                 backoff.reset()
             if not self._closing.is_set():
                 self._closing.wait(backoff.next_delay())
 
-    def _open(self) -> _Connection:
-        """TCP (+TLS), CONNECT, CONNACK; a refused CONNACK raises `ConnectionRefusedError`."""
-        address, options = self.address, self.options
-        sock = socket.create_connection(
-            (address.host, address.port), timeout=_CONNECT_TIMEOUT_SECONDS
-        )
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if address.tls:
-                context = ssl.create_default_context()
-                sock = context.wrap_socket(sock, server_hostname=address.host)
-            request = packets.ConnectRequest(
-                client_id=options.client_id,
-                keepalive_seconds=options.keepalive_seconds,
-                clean_start=False,
-                session_expiry_seconds=options.session_expiry_seconds,
-                receive_maximum=options.receive_maximum,
-                username=address.username,
-                password=address.password,
+    def _serve(self, wakeup: socket.socket) -> None:
+        """Read, acknowledge and keep the connection alive until it ends or we close."""
+        client = self._paho
+        sock = client.socket()
+        while sock is not None and client.socket() is sock:
+            if self._closing.is_set():
+                self._goodbye()
+                return
+            self._send_acks()
+            reading = not self._paused.is_set() and self.intake.room() > 0
+            pending = reading and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            readable, writable, _ = select.select(
+                [wakeup, sock] if reading else [wakeup],
+                [sock] if client.want_write() else [],
+                [],
+                0 if pending else _POLL_SECONDS,
             )
-            sock.sendall(packets.connect_packet(request))
-            reader = packets.PacketReader()
-            connack = self._connack(sock, reader)
-        except BaseException:
-            sock.close()
-            raise
-        if connack.refused:
-            sock.close()
-            raise ConnectionRefusedError(f"connection refused: {connack.describe()}")
-        sock.settimeout(None)  # reads are polled with select; sends block (see `_send_locked`)
-        keepalive = options.keepalive_seconds
-        if connack.server_keepalive is not None:
-            keepalive = connack.server_keepalive
-        with self._send_lock:
-            self._sock = sock
-            self.generation += 1
-            self._last_sent = time.monotonic()
-            self._ping_sent_at = None
-        self._link.succeeded()
-        self._log.debug("connected, session present: %s", connack.session_present)
-        return _Connection(sock, reader, keepalive, time.monotonic())
+            if wakeup in readable:
+                with contextlib.suppress(OSError):
+                    wakeup.recv(4096)
+            if writable:
+                client.loop_write()
+            if reading:
+                if pending or sock in readable:
+                    self._read()
+                # Keep-alive only while we read: paho drops a link whose PINGRESP it has not
+                # read in time, and while the queue is full we read nothing. Our acks show the
+                # broker we are alive meanwhile; if none flow for 1.5 keep-alives (the sink is
+                # down), the broker ends the link and redelivers what is unacknowledged.
+                client.loop_misc()
 
-    @staticmethod
-    def _connack(sock: socket.socket, reader: packets.PacketReader) -> packets.Connack:
-        while not (found := reader.read(1)):
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise ConnectionResetError("the broker closed the connection before CONNACK")
-            reader.feed(chunk)
-        first = found[0]
-        if not isinstance(first, Control) or first.kind != packets.CONNACK:
-            raise packets.ProtocolError("the first packet from the broker is not CONNACK")
-        return packets.parse_connack(first.body)
+    def _read(self) -> None:
+        """Read messages while there are some, up to the queue's room; hand them over."""
+        limit = min(self.intake.room(), _ROUND_MESSAGES)
+        received, loop_read = self._received, self._paho.loop_read
+        self._received_at = datetime.now(UTC)
+        while len(received) < limit:
+            before = len(received)
+            if loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS or len(received) == before:
+                break  # the link ended, or no whole message was waiting (or a control packet)
+        if received:
+            self._hand_over()
 
-    def _serve(self, connection: _Connection) -> None:
-        """Subscribe, then read and queue messages until the connection ends or we close."""
-        options = self.options
-        subscribe = packets.subscribe_packet(
-            _SUBSCRIBE_PACKET_ID, options.subscriptions(), options.qos
-        )
-        if not self._send(subscribe):
-            raise ConnectionResetError("could not send SUBSCRIBE")
-        gaps = PacketIdGaps()
-        while not self._closing.is_set():
-            room = self.intake.wait_for_room(_POLL_SECONDS)
-            if room == 0 or self._paused.is_set():
-                self._keepalive(connection)
-                if self._paused.is_set():
-                    self._closing.wait(_POLL_SECONDS)
-                continue
-            found = connection.reader.read(room)
-            if not found:
-                self._receive(connection)
-                continue
-            self._dispatch(found, gaps)
-
-    def _receive(self, connection: _Connection) -> None:
-        sock = connection.sock
-        pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-        if not pending and not select.select([sock], [], [], _POLL_SECONDS)[0]:
-            self._keepalive(connection)
-            if self._ping_sent_at is not None and (
-                time.monotonic() - self._ping_sent_at > max(connection.keepalive, 1)
-            ):
-                raise TimeoutError("no answer to PINGREQ within the keep-alive")
-            return
-        chunk = sock.recv(_RECV_BYTES)
-        if not chunk:
-            raise ConnectionResetError("the broker closed the connection")
-        self._ping_sent_at = None  # anything from the broker shows the link is alive
-        connection.reader.feed(chunk)
-        if len(chunk) < _COALESCE_BELOW_BYTES:
-            # A short read: let more arrive before the next one. One read and one hand-over
-            # then carry many messages (less CPU per message) for at most 1 ms more latency.
-            time.sleep(_COALESCE_SECONDS)
-
-    def _dispatch(self, found: list[Publish | Control], gaps: PacketIdGaps) -> None:
-        now, generation = datetime.now(UTC), self.generation
-        deliveries: list[Delivery] = []
-        skipped = 0
-        for packet in found:
-            if type(packet) is Publish:
-                topic, payload, qos, mid, duplicate, _retain = packet
-                deliveries.append(Delivery(topic, payload, qos, mid, duplicate, now, generation))
-                skipped += gaps.observe(mid, duplicate)
-            else:
-                self._control(packet)  # type: ignore[arg-type]
-        if deliveries:
-            self.intake.put_many(deliveries)
+    def _hand_over(self) -> None:
+        deliveries, self._received = self._received, []
+        observe, skipped = self._gaps.observe, 0
+        for delivery in deliveries:
+            if delivery.qos:
+                skipped += observe(delivery.mid, delivery.duplicate)
+        self.intake.put_many(deliveries)
         if skipped:
             self._note_gap(skipped)
 
-    def _control(self, packet: Control) -> None:
-        if packet.kind == packets.SUBACK:
-            refused = [
-                packets.reason_name(c) for c in packets.parse_suback(packet.body)[1] if c >= 0x80
-            ]
-            if refused:
-                # e.g. "Shared Subscriptions not supported" from a broker without MQTT 5 sharing.
-                self._log.error("broker refused a subscription: %s", ", ".join(refused))
-            else:
-                self.ready.set()
-        elif packet.kind == packets.DISCONNECT:
-            raise ConnectionResetError(
-                f"the broker disconnected: {packets.parse_disconnect(packet.body)}"
-            )
-        elif packet.kind != packets.PINGRESP:
-            raise packets.ProtocolError(f"unexpected packet type {packet.kind} from the broker")
+    def _send_acks(self) -> None:
+        if not self._acks:
+            return
+        with self._acks_lock:
+            batches, self._acks = self._acks, []
+        ack = self._paho.ack
+        for generation, ids in batches:
+            if generation != self.generation:
+                continue  # from a connection that has ended: the broker redelivers them
+            for mid in ids:
+                ack(mid, 1)
+        self._paho.loop_write()
+
+    def _goodbye(self) -> None:
+        """Send the acks given so far, then DISCONNECT; paho closes the socket once sent."""
+        self._send_acks()
+        client = self._paho
+        client.disconnect()
+        deadline = time.monotonic() + _GOODBYE_SECONDS
+        while (sock := client.socket()) is not None and client.want_write():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            select.select([], [sock], [], remaining)
+            client.loop_write()
+
+    def _abandon(self) -> None:
+        """Close the socket if paho has not (the next `reconnect` starts afresh)."""
+        sock = self._paho.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def _note_gap(self, skipped: int) -> None:
         self.skipped_ids += skipped
@@ -439,37 +459,71 @@ class MqttClient:
             )
             self._gap_logged_at, self._gap_unlogged = now, 0
 
-    def _keepalive(self, connection: _Connection) -> None:
-        """PINGREQ when nothing was sent for half the keep-alive (the broker allows 1.5x)."""
-        if not connection.keepalive or self._ping_sent_at is not None:
+    # paho callbacks (called by paho inside `loop_read`, on the network thread) -------------
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        _userdata: Any,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            self._link.failed(f"connection refused: {reason}")
             return
-        idle = time.monotonic() - self._last_sent
-        if idle >= connection.keepalive / 2 and self._send(packets.PINGREQ_PACKET):
-            self._ping_sent_at = time.monotonic()
+        self.generation += 1
+        self._gaps = PacketIdGaps()  # packet ids are numbered per connection
+        self._link.succeeded()
+        self._log.debug("connected, session present: %s", flags.session_present)
+        # Retain handling 1: retained messages only for a new subscription, not on every resume.
+        options = SubscribeOptions(qos=self.options.qos, retainHandling=1)
+        client.subscribe([(topic, options) for topic in self.options.subscriptions()])
 
-    def _send(self, data: bytes) -> bool:
-        with self._send_lock:
-            return self._send_locked(data)
-
-    def _send_locked(self, data: bytes) -> bool:
-        """Send whole packets on the current connection; on failure shut it down (reconnect)."""
-        sock = self._sock
-        if sock is None:
-            return False
-        try:
-            sock.sendall(data)
-        except OSError:
-            # A partly sent packet would corrupt the stream: end the connection instead.
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            return False
-        self._last_sent = time.monotonic()
-        return True
-
-    def _drop(self, sock: socket.socket) -> None:
-        with self._send_lock:
-            if self._sock is sock:
-                self._sock = None
+    def _on_disconnect(
+        self,
+        _client: paho.Client,
+        _userdata: Any,
+        _flags: paho.DisconnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
         self.ready.clear()
-        with contextlib.suppress(OSError):
-            sock.close()
+        if not self._paused.is_set():
+            self._link.failed(f"disconnected: {reason}")
+
+    def _on_subscribe(
+        self,
+        _client: paho.Client,
+        _userdata: Any,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            # e.g. "Shared Subscriptions not supported" from a broker without MQTT 5 sharing.
+            self._log.error("broker refused a subscription: %s", ", ".join(refused))
+            return
+        self.ready.set()
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = _UNREADABLE_TOPIC
+        self._received.append(
+            Delivery(
+                topic,
+                msg.payload,  # type: ignore[arg-type]  # bytes: paho slices it from the packet
+                msg.qos,
+                msg.mid,
+                msg.dup,
+                self._received_at,
+                self.generation,
+            )
+        )
+
+
+def _ignore_socket(_client: paho.Client, _userdata: Any, _sock: Any) -> None:
+    """paho's write-interest callback: our loop asks `want_write` itself."""
