@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -373,11 +374,26 @@ def test_run_concurrently_returns_results_in_order_from_several_threads() -> Non
 
 
 def test_run_concurrently_raises_the_error_of_a_call() -> None:
-    def fail() -> int:
-        raise ValueError("boom")
+    finished = threading.Event()
 
-    with pytest.raises(ValueError, match="boom"):
-        run_concurrently(_Reader(True), lambda: 1, fail)
+    started = threading.Event()
+
+    def fail(message: str, after: threading.Event | None = None) -> int:
+        if after is not None:
+            assert after.wait(30)
+            time.sleep(0.2)
+            finished.set()
+        raise ValueError(message)
+
+    def first() -> int:
+        started.set()
+        return fail("first")
+
+    with pytest.raises(ValueError, match="second"):
+        run_concurrently(_Reader(True), lambda: 1, lambda: fail("second"))
+    with pytest.raises(ValueError, match="first"):
+        run_concurrently(_Reader(True), first, lambda: fail("second", after=started))
+    assert finished.is_set()  # the others were waited for before the error was raised
 
 
 def test_run_concurrently_runs_in_turn_inside_the_pool() -> None:
