@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import NumberPattern, parse_pattern
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -29,18 +31,29 @@ def template_dirs() -> list[Path]:
     return [PACKAGE_DIR / "web" / "templates", *feature_dirs]
 
 
+@lru_cache(maxsize=64)
+def _pattern(digits: int, percent: bool) -> NumberPattern:
+    """A parsed Babel number pattern; parsing it costs more than applying it."""
+    return parse_pattern(
+        "#,##0" + ("." + "0" * digits if digits else "") + ("%" if percent else "")
+    )
+
+
+@lru_cache(maxsize=8)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
 def _number(value: float | int | None, digits: int = 1) -> str:
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=i18n.current_locale())
+    return str(_pattern(digits, False).apply(value, _locale(i18n.current_locale())))
 
 
 def _percent(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(value, format=pattern, locale=i18n.current_locale())
+    return str(_pattern(digits, True).apply(value, _locale(i18n.current_locale())))
 
 
 def datetime_filter(default_tz: str) -> Callable[..., str]:
