@@ -273,7 +273,7 @@ class _Publisher:
         if kind != CONNACK or body[1] >= 0x80:
             raise RuntimeError(f"publisher refused: packet type {kind}, reason {body[1:2]!r}")
         properties = Properties(PacketTypes.CONNACK)  # type: ignore[no-untyped-call]
-        properties.unpack(body[2:])
+        properties.unpack(body[2:])  # type: ignore[no-untyped-call]
         self.window = int(getattr(properties, "ReceiveMaximum", PACKET_ID_MAX))
         self.inflight = 0
         self.next_id = 1
