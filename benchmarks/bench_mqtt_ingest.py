@@ -479,7 +479,7 @@ def _print(
 def _seed(args: argparse.Namespace) -> dict[str, Any]:
     """For `--sink real`: a fresh data folder with site `bench` and tags bench/t0 … bench/t9."""
     from lighthouse_os.assets import service as assets
-    from lighthouse_os.auth import service as auth
+    from lighthouse_os.auth import tenants as auth
     from lighthouse_os.bootstrap import initialise
     from lighthouse_os.db.engine import make_engine, make_session_factory
     from lighthouse_os.settings import Settings

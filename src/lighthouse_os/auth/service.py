@@ -15,21 +15,8 @@ from lighthouse_os.auth.policy import (
     decide_org,
     decide_site,
 )
-from lighthouse_os.auth.tenants import SiteInput, create_org, create_site, get_org, get_site
+from lighthouse_os.auth.tenants import get_org, get_site
 from lighthouse_os.errors import Forbidden, NotFound
-
-# `SiteInput`, `create_org` and `create_site` live in `auth.tenants`: import them from there.
-# They are re-exported only while benchmarks/bench_mqtt_ingest.py (another engineer's unmerged
-# edit) still imports them from this module.
-__all__ = [
-    "SiteInput",
-    "authorize_org",
-    "authorize_site",
-    "create_org",
-    "create_site",
-    "site_facts",
-    "visible_sites",
-]
 
 
 def site_facts(session: Session, site: Site) -> SiteFacts:
