@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -17,7 +15,7 @@ from lighthouse_os.auth.models import Site
 from lighthouse_os.auth.tenants import get_site
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.settings import Settings
-from lighthouse_os.telemetry.service import TelemetryService, build_sink, local_instant
+from lighthouse_os.telemetry.service import build_sink, local_instant
 
 app = typer.Typer(
     help="Alerts: the rule and anomaly engine, backtests over history, the alert list.",
@@ -32,15 +30,6 @@ def _settings() -> Settings:
     from lighthouse_os.cli import load_settings
 
     return load_settings()
-
-
-@contextmanager
-def _sink() -> Iterator[TelemetryService]:
-    sink = build_sink(_settings())
-    try:
-        yield sink
-    finally:
-        sink.close()
 
 
 def _instant(text: str | None, site: Site) -> datetime | None:
@@ -96,7 +85,7 @@ def backtest(
     """
     from lighthouse_os.cli import console, print_json
 
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         target = get_site(session, site)
         records = rulebook.backtest_machine(
             session,
@@ -139,7 +128,7 @@ def list_alerts(
     """The site's alerts, newest first."""
     from lighthouse_os.cli import console, print_json
 
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         target = get_site(session, site)
         found = service.list_alerts(session, target, status=None if status == "all" else status)
         alerts = [service.alert_public(session, a) for a in found]
@@ -166,7 +155,7 @@ def train(
     """Fit a detector on its reference period (or the one given) and keep the model."""
     from lighthouse_os.cli import console, print_json
 
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         target = get_site(session, site)
         row = rulebook.train_detector(
             session,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -123,7 +121,7 @@ def monitoring_import(
     if not _database_ready(settings):
         results = [_parse_one(path) for path in files]
     else:
-        with _sink(settings) as sink:
+        with build_sink(settings) as sink:
             results = [_import_one(sink, path) for path in files]
     if json_out:
         _print_json(results)
@@ -190,15 +188,6 @@ def _database_ready(settings: Settings) -> bool:
     return Path(url.removeprefix("sqlite:///")).exists()
 
 
-@contextmanager
-def _sink(settings: Settings | None = None) -> Iterator[TelemetryService]:
-    sink = build_sink(settings or _settings())
-    try:
-        yield sink
-    finally:
-        sink.close()
-
-
 def _import_one(sink: TelemetryService, path: Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
@@ -227,7 +216,7 @@ def monitoring_receive(
     json_out: Json = False,
 ) -> None:
     """Watch an inbox folder: store each file, move it to processed/ or failed/, check gaps."""
-    with _sink() as sink:
+    with build_sink(_settings()) as sink:
         watcher = Receiver(inbox, sink.sessions, sink, settle_s=settle, checks=_checks(sink))
         if once:
             outcomes = watcher.drain(timeout_s=max(30.0, 3 * settle))
@@ -291,7 +280,7 @@ def monitoring_ftp(
     if password is None:
         password = generate_password()
         typer.echo(f"FTP user {user}, password (shown once): {password}")
-    with _sink() as sink:
+    with build_sink(_settings()) as sink:
         server = FeedFtpServer(inbox, user=user, password=password, host=host, port=port)
         watcher = Receiver(inbox, sink.sessions, sink, busy=server.uploading, checks=_checks(sink))
         server.on_received = watcher.mark_complete
@@ -317,7 +306,7 @@ def monitoring_send(
     """Write this site's station file every interval from its own telemetry and push it by FTP."""
     target = sender.parse_ftp_url(ftp)
     settings = _settings()
-    with _sink(settings) as sink:
+    with build_sink(settings) as sink:
         with sink.sessions() as session:
             found, site = monitoring.station_and_site(session, station)
 
@@ -362,7 +351,7 @@ def monitoring_station_add(
         {"code": code, "site": site, "kind": kind, "column": column, "kq": kq, "kf": kf,
          "kp": kp, "kv": kv, "interval_s": interval, "tag_map": _tag_map(tag or [])},
     )  # fmt: skip
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         found = monitoring.register_monitoring_station(session, data)
         row = monitoring.station_dict(found)
     if json_out:
@@ -384,7 +373,7 @@ def _tag_map(pairs: list[str]) -> dict[str, str]:
 @station_app.command("list")
 def monitoring_station_list(json_out: Json = False) -> None:
     """Registered monitoring stations."""
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         rows = [monitoring.station_dict(m) | {"site": s.code} for m, s in
                 monitoring.monitoring_stations(session)]  # fmt: skip
     if json_out:
@@ -397,7 +386,7 @@ def monitoring_station_list(json_out: Json = False) -> None:
 @monitoring_app.command("gaps")
 def monitoring_gaps(json_out: Json = False) -> None:
     """Check every station for transmission gaps now; list the open ones."""
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         codes = {m.id: m.code for m, _site in monitoring.monitoring_stations(session)}
         found = receiver.check_gaps(session, now=utcnow())
         rows = [receiver.gap_dict(g, codes[g.station_id]) for g in found]
@@ -429,7 +418,7 @@ def air_station_add(
         {"code": code, "name": name, "latitude": lat, "longitude": lon, "district": district,
          "park": park, "operator": operator, "kind": kind, "parameters": values},
     )  # fmt: skip
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         station = service.add_air_station(session, program_ref=program, data=data)
         typer.echo(f"air station {station.code}: tags {', '.join(station.parameters)} (ug/m3)")
 
@@ -437,7 +426,7 @@ def air_station_add(
 @air_app.command("now")
 def air_now(json_out: Json = False) -> None:
     """The current hourly VN_AQI of every air station."""
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         rows = export.current_observations(service.city_air(session, sink.store, now=utcnow()))
     if json_out:
         _print_json([export.flat_row(r) for r in rows])
@@ -449,7 +438,7 @@ def air_now(json_out: Json = False) -> None:
 @air_app.command("check")
 def air_check(json_out: Json = False) -> None:
     """Compare every air station's hourly means with QCVN 05:2023; store new exceedances."""
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         new = service.refresh_air_exceedances(session, sink.store, now=utcnow())
         rows = [service.exceedance_dict(e) for e in new]
     if json_out:
@@ -480,7 +469,7 @@ def export_air(
     since = local_instant(start, "Asia/Ho_Chi_Minh") if start else until - timedelta(hours=24)
     if fmt is ExportFormat.parquet and output is None:
         _fail("Parquet is binary: give --output FILE")
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         rows = export.observations(session, sink.store, start=since, end=until)
     body = export.render(rows, fmt.value)
     if output is None:

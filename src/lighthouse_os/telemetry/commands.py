@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, cast
@@ -19,7 +17,7 @@ from lighthouse_os.telemetry import service
 from lighthouse_os.telemetry.filemap import MapError, parse_file_map
 from lighthouse_os.telemetry.import_report import import_report_lines, report_dict
 from lighthouse_os.telemetry.importer import FileKind, import_file
-from lighthouse_os.telemetry.service import TelemetryService, build_sink
+from lighthouse_os.telemetry.service import build_sink
 from lighthouse_os.telemetry.store import AggFn, Every
 from lighthouse_os.telemetry.store.base import check_query
 
@@ -38,15 +36,6 @@ def _settings() -> Settings:
     return load_settings()
 
 
-@contextmanager
-def _sink() -> Iterator[TelemetryService]:
-    sink = build_sink(_settings())
-    try:
-        yield sink
-    finally:
-        sink.close()
-
-
 def _import(file: Path, site: str, map_file: Path, kind: FileKind, json_out: bool) -> None:
     from lighthouse_os.cli import console, err_console, print_json
 
@@ -54,7 +43,7 @@ def _import(file: Path, site: str, map_file: Path, kind: FileKind, json_out: boo
         file_map = parse_file_map(load_yaml(map_file.name, map_file.read_text("utf-8")))
     except MapError as err:
         raise InvalidInput(f"{map_file}: {err}", fields=err.problems) from err
-    with _sink() as sink, _progress(err_console, kind) as bar:
+    with build_sink(_settings()) as sink, _progress(err_console, kind) as bar:
         task = bar.add_task(file.name, total=None)
         with sink.sessions() as session:
             code = get_site(session, site).code
@@ -109,7 +98,7 @@ def deadletters_list(
     """The newest dead letters with their reasons."""
     from lighthouse_os.cli import console, print_json
 
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         target = get_site(session, site) if site else None
         letters = service.list_dead_letters(session, site=target, source=source, limit=limit)
         rows = [service.dead_letter_dict(d) for d in letters]
@@ -137,7 +126,7 @@ def series_agg(
     from lighthouse_os.cli import console, print_json
 
     every_, fn_ = _query(every, fn)
-    with _sink() as sink, sink.sessions() as session:
+    with build_sink(_settings()) as sink, sink.sessions() as session:
         target = get_site(session, site)
         to = service.local_instant(end, target.timezone) if end else sink.clock()
         since = service.local_instant(start, target.timezone) if start else to - timedelta(days=30)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Self
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -252,6 +253,12 @@ class TelemetryService:
     def close(self) -> None:
         """Close the time-series store."""
         self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def build_sink(settings: Settings) -> TelemetryService:
