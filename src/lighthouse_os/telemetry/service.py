@@ -94,10 +94,9 @@ class TelemetryService:
             return self._reject_all(site, points, source), WriteResult(0, 0)
         now = self.clock()
         columns = columns_of_points(points)
-        clean = None if columns is None else check_columns(columns, self._tag_columns(index), now)
-        if clean is not None:  # every point accepted: no per-point work
-            written = self._write_table(clean)
-            return IngestResult(written.inserted, written.duplicates + written.conflicts), written
+        stored = None if columns is None else self._store_if_clean(index, columns, now)
+        if stored is not None:  # every point accepted: no per-point work
+            return stored
         checked = check_batch(points, index.tags, now)
         if checked.unknown_tags and self._refresh(index):
             index = self.tag_index(site) or index
@@ -105,24 +104,24 @@ class TelemetryService:
         written = self._write(checked)
         if checked.rejections:
             self._dead_letter_points(index, points, checked.rejections, source)
-        result = IngestResult(
-            accepted=written.inserted,
-            duplicates=written.duplicates + written.conflicts,
-            rejected=checked.rejections,
-        )
-        return result, written
+        return _result(written, checked.rejections), written
 
     def ingest_columns(self, site: str, columns: pa.Table, *, source: str) -> IngestResult | None:
         """Store a clean batch of (tag, ts, value) columns whole; None, with nothing stored,
         when some point needs the per-point path (`ingest`) to be accepted or rejected."""
         index = self.tag_index(site)
-        if index is None:
-            return None
-        batch = check_columns(columns, self._tag_columns(index), self.clock())
+        stored = None if index is None else self._store_if_clean(index, columns, self.clock())
+        return None if stored is None else stored[0]
+
+    def _store_if_clean(
+        self, index: TagIndex, columns: pa.Table, now: datetime
+    ) -> tuple[IngestResult, WriteResult] | None:
+        """Write (tag, ts, value) columns whole when every point passes; None otherwise."""
+        batch = check_columns(columns, self._tag_columns(index), now)
         if batch is None:
             return None
         written = self._write_table(batch)
-        return IngestResult(written.inserted, written.duplicates + written.conflicts)
+        return _result(written), written
 
     def dead_letter(self, *, source: str, payload: bytes, reason: str, site: str | None) -> None:
         """Keep a message that could not be parsed into points, with the reason."""
@@ -267,6 +266,11 @@ def build_sink(settings: Settings) -> TelemetryService:
     return TelemetryService(
         make_session_factory(engine), open_store(settings.resolved_timeseries_url)
     )
+
+
+def _result(written: WriteResult, rejected: tuple[Rejection, ...] = ()) -> IngestResult:
+    """The caller's view of a write: conflicts (first value kept) count as duplicates."""
+    return IngestResult(written.inserted, written.duplicates + written.conflicts, rejected)
 
 
 def to_arrow(checked: CheckedBatch) -> pa.Table:
