@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import getpass
 import shutil
+import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -104,6 +106,16 @@ class PrivateBroker:
                 break
             time.sleep(0.05)
         raise RuntimeError(f"private mosquitto did not start: {self.log.read_text()[-2000:]}")
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Suspend the broker (SIGSTOP) for the block: what clients send stays unread."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         """SIGTERM: Mosquitto writes its sessions and queued messages to disk, then exits."""

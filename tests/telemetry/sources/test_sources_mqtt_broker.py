@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -86,6 +87,39 @@ def test_worker_loses_nothing_when_the_broker_restarts(
     assert accepted_while_down < 200, "the worker finished before the restart; slow it down"
     assert running.client.generation == 2
     assert stored(initialised_settings, uid, "line1/kwh") == [(T0 + i, i) for i in range(1, 401)]
+
+
+def test_acks_sent_just_before_a_graceful_stop_reach_a_broker_that_reads_late(
+    broker: PrivateBroker, uid: str
+) -> None:
+    # The worker stops with messages unread in its socket; closing such a socket resets the
+    # connection, and Mosquitto dropped the PUBACKs it had not read yet, then redelivered
+    # messages already stored and acknowledged. Freezing the broker makes it read late.
+    sink = FakeSink(delay=0.05)
+    running = start_worker(
+        broker.url,
+        [JsonTopicDecoder([uid])],
+        sink,
+        client_id=f"w-{uid}",
+        receive_maximum=100,
+        queue_capacity=100,
+        worker_options=WorkerOptions(batch_size=20, batch_wait_seconds=0.01),
+    )
+    _publish(broker.url, _messages(uid, range(600)))
+    assert wait_until(lambda: len(sink.points) >= 100)
+    with broker.frozen():
+        stopping = threading.Thread(target=running.stop)
+        stopping.start()
+        time.sleep(0.5)  # the last acks and DISCONNECT are written meanwhile
+    stopping.join(15)
+    assert running.worker.stats.acked == len(sink.points) < 600
+    rest = FakeSink()
+    again = start_worker(broker.url, [JsonTopicDecoder([uid])], rest, client_id=f"w-{uid}")
+    try:
+        assert wait_until(lambda: len(sink.points) + len(rest.points) >= 600)
+    finally:
+        again.stop()
+    assert not set(sink.points) & set(rest.points)
 
 
 def test_worker_warns_when_the_broker_drops_messages_for_its_session(

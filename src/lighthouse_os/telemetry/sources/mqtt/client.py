@@ -269,6 +269,7 @@ class MqttClient:
         # With this callback set, paho only queues what it sends (PUBACKs, SUBSCRIBE, PINGREQ)
         # and our loop writes it, once per round, instead of one send per queued packet.
         client.on_socket_register_write = _ignore_socket
+        client.on_socket_close = self._on_socket_close
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.options.session_expiry_seconds
         properties.ReceiveMaximum = self.options.receive_maximum
@@ -438,6 +439,24 @@ class MqttClient:
                 break
             select.select([], [sock], [], remaining)
             client.loop_write()
+
+    def _on_socket_close(self, _client: paho.Client, _userdata: Any, sock: Any) -> None:
+        """Before paho closes the socket after our DISCONNECT: let the broker read it first.
+
+        Paused, we leave messages unread in the socket. Closing a socket with unread data makes
+        the kernel reset the connection, and a broker that had not yet read our last PUBACKs
+        drops them with the connection (Mosquitto does): it then redelivers messages we stored
+        and acknowledged. So we half-close and read, discarding, until the broker closes its
+        side (it has then handled everything we sent) or `_GOODBYE_SECONDS` pass.
+        """
+        if not self._closing.is_set():
+            return  # the link failed: nothing more can be delivered on it
+        deadline = time.monotonic() + _GOODBYE_SECONDS
+        with contextlib.suppress(OSError, ValueError):
+            sock.shutdown(socket.SHUT_WR)
+            while (remaining := deadline - time.monotonic()) > 0:
+                if select.select([sock], [], [], remaining)[0] and not sock.recv(65536):
+                    return  # end of stream: the broker has read all we sent
 
     def _abandon(self) -> None:
         """Close the socket if paho has not (the next `reconnect` starts afresh)."""
