@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -13,7 +15,9 @@ from lighthouse_os.assets import service as assets
 from lighthouse_os.auth.models import Site
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.settings import Settings
+from lighthouse_os.telemetry.api import sink_for
 from lighthouse_os.telemetry.models import DeadLetter
+from lighthouse_os.telemetry.store.sql import SqlStore
 from tests.support import World
 from tests.telemetry.conftest import SF_ASSETS
 
@@ -149,3 +153,28 @@ def test_http_series_and_dead_letters_of_a_site(api: TestClient, world: World) -
     assert [d["tag"] for d in letters["dead_letters"]] == ["ghost"]
     foreign = api.get("/api/v1/sites/b1/deadletters", headers=_auth(world, "a1_read"))
     assert foreign.status_code == 404
+
+
+def test_a_request_waiting_for_the_store_holds_no_database_connection(
+    api: TestClient, world: World
+) -> None:
+    # Otherwise many gateways posting at once exhaust the connection pool (500s after 30 s).
+    store = sink_for(api.app).store  # type: ignore[arg-type]
+    assert isinstance(store, SqlStore)
+    engine = api.app.state.sessions.kw["bind"]  # type: ignore[attr-defined]
+    body = {"points": [{"tag": "line1/press2/kwh", "ts": _stamp(1), "value": 1.0}]}
+    answers: list[int] = []
+
+    def post() -> None:
+        answers.append(api.post("/api/v1/telemetry", json=body, headers=_auth(world)).status_code)
+
+    with store._lock:  # the write waits here, after authorisation
+        thread = threading.Thread(target=post)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not store._commits._leading:
+            assert time.monotonic() < deadline, "the request never reached the store"
+            time.sleep(0.01)
+        assert engine.pool.checkedout() == 0
+    thread.join(10)
+    assert answers == [200]

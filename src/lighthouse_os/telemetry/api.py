@@ -73,6 +73,9 @@ async def ingest(
     target = await run_in_threadpool(
         authorize_site, session, principal, site_ref, "telemetry.write"
     )
+    # Give the connection back before the upload and the write: a request holding it while
+    # it waits for the store would exhaust the pool under many concurrent gateways.
+    session.close()
     body = await request.body()
     ndjson = request.headers.get("content-type", "").startswith(NDJSON_TYPES)
     result = await run_in_threadpool(_ingest_body, sink, target.code, body, ndjson)

@@ -22,6 +22,7 @@ from lighthouse_os.telemetry.store.base import (
 )
 from lighthouse_os.telemetry.store.batch import split_expired
 from lighthouse_os.telemetry.store.sql import (
+    MEMBER,
     ROLLUP_DDL_COLUMNS,
     STAGED_KEYS,
     STAGED_LATEST,
@@ -37,7 +38,8 @@ LOCK_SLOTS = 64
 WORK_MEM = "64MB"
 TEMP_TABLES = (
     "CREATE TEMP TABLE IF NOT EXISTS _lhos_batch (series_id BIGINT, ts TIMESTAMPTZ, "
-    "value DOUBLE PRECISION, ord BIGINT GENERATED ALWAYS AS IDENTITY) ON COMMIT DELETE ROWS",
+    f"value DOUBLE PRECISION, {MEMBER} BIGINT, ord BIGINT GENERATED ALWAYS AS IDENTITY) "
+    "ON COMMIT DELETE ROWS",
     # Not a copy: moving inserted rows out with RETURNING cost a third of the write time.
     "CREATE OR REPLACE TEMP VIEW _lhos_new AS SELECT series_id, ts, value FROM _lhos_batch",
     "CREATE TEMP TABLE IF NOT EXISTS _lhos_touched_1m (series_id BIGINT, bucket TIMESTAMPTZ) "
@@ -203,6 +205,16 @@ class PostgresStore(SqlStore):
         return self._execute(
             f"INSERT INTO {self.schema}.points (series_id, ts, value) {chosen} "
             "ON CONFLICT DO NOTHING"
+        )
+
+    def _inserted_rows_sql(self, bounds: tuple[str, str]) -> str:
+        # Repeats are gone from the batch by now; a stored row this transaction created has
+        # our transaction id as its xmin, one stored before (or by another writer) has not.
+        return (
+            f"FROM _lhos_batch b JOIN {self.schema}.points p "
+            "ON p.series_id = b.series_id AND p.ts = b.ts "
+            f"WHERE p.ts >= {bounds[0]} AND p.ts <= {bounds[1]} "
+            "AND p.xmin = pg_current_xact_id()::xid"
         )
 
     def _prepare_roll_up(self, repeats: bool) -> None:

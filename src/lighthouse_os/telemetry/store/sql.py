@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,6 +35,7 @@ from lighthouse_os.telemetry.store.batch import (
     split_expired,
     ts_bounds,
 )
+from lighthouse_os.telemetry.store.group import GroupCommit
 from lighthouse_os.telemetry.store.plan import (
     HOUR,
     MINUTE,
@@ -59,6 +61,11 @@ RETAINED = (
 STAGED_KEYS = {Level.MINUTE: "_lhos_keys_1m", Level.HOUR: "_lhos_keys_1h"}
 STAGED_ROWS = {Level.MINUTE: "_lhos_rows_1m", Level.HOUR: "_lhos_rows_1h"}
 STAGED_LATEST = "_lhos_latest"
+# The column numbering the batches of a group (`GroupCommit`) in order; 0 for a lone write.
+MEMBER = "member"
+MEMBER_COUNTS = pa.schema([pa.field(MEMBER, pa.int64()), pa.field("count", pa.int64())])
+# A group takes queued batches up to this many points (one larger batch goes alone).
+GROUP_MAX_POINTS = 500_000
 ROLLUP_DDL_COLUMNS = (
     "series_id BIGINT NOT NULL, bucket TIMESTAMPTZ NOT NULL, count BIGINT NOT NULL, "
     "sum DOUBLE PRECISION NOT NULL, min DOUBLE PRECISION NOT NULL, "
@@ -92,6 +99,7 @@ class SqlStore(abc.ABC):
         self.schema = check_identifier(schema)
         self.retention = retention or Retention()
         self.delta_lookback = delta_lookback
+        self._commits = GroupCommit(self._write_group, max_size=GROUP_MAX_POINTS)
 
     # -- engine primitives -------------------------------------------------------------
 
@@ -123,6 +131,11 @@ class SqlStore(abc.ABC):
     def _insert_points(self, points: pa.Table, repeats: bool, bounds: tuple[str, str]) -> int:
         """Stage the batch as `_lhos_batch`, insert its unseen keys (first occurrence wins)
         into points and return how many were inserted."""
+
+    @abc.abstractmethod
+    def _inserted_rows_sql(self, bounds: tuple[str, str]) -> str:
+        """`FROM … WHERE …` naming as `b` the rows of `_lhos_batch` this transaction inserted
+        (after `_prepare_roll_up`), for counting them per batch of a group."""
 
     def _prepare_write(self, points: pa.Table) -> None:
         """Work outside the write transaction, e.g. creating partitions."""
@@ -178,49 +191,82 @@ class SqlStore(abc.ABC):
         """Store a batch idempotently on (series_id, ts); see `WriteResult` for the counts.
 
         Duplicates within the batch keep their first occurrence. Only the minute and hour
-        buckets the new points fall in are recomputed.
+        buckets the new points fall in are recomputed. Concurrent calls may share one
+        transaction (`group.GroupCommit`); each still gets the counts it would have got
+        writing alone in its turn.
         """
         points = conform_batch(batch)
         if points.num_rows == 0:
             return WriteResult(0, 0)
-        # Sorted outside the lock; dropping expired points later keeps the order.
-        points, repeats = sort_by_key(points)
+        return self._commits.submit(points, points.num_rows)
+
+    def _write_group(self, batches: Sequence[pa.Table]) -> list[WriteResult]:
+        """Write conformed batches in one transaction, as if one after the other in order."""
+        points = pa.concat_tables(batches) if len(batches) > 1 else batches[0]
+        sizes = [b.num_rows for b in batches]
+        member = np.repeat(np.arange(len(batches), dtype=np.int64), sizes)
+        # Stable sort: of keys repeated across batches, the earlier batch's stays first.
+        points, repeats = sort_by_key(points.append_column(MEMBER, pa.array(member)))
         self._prepare_write(points)
         with self._transaction():
             try:
-                return self._write_in_transaction(points, repeats)
+                return self._write_in_transaction(points, repeats, len(batches))
             finally:
                 self._release_batch()
 
-    def _write_in_transaction(self, points: pa.Table, repeats: bool) -> WriteResult:
-        points, expired = split_expired(points, self._watermark("raw", self.watermark_lock))
-        if points.num_rows == 0:
-            return WriteResult(0, 0, 0, expired)
-        first, last = ts_bounds(points)
-        bounds = (sql_literal(first), sql_literal(last))
-        inserted = self._insert_points(points, repeats, bounds)
-        conflicts = self._count_conflicts(bounds) if inserted < points.num_rows else 0
-        if inserted:
-            self._prepare_roll_up(repeats)
-            # Every point new and unrepeated: the batch itself is what was inserted.
-            appended = inserted == points.num_rows and not repeats
-            if not (appended and self._merge_rollups(points)):
-                self._roll_up(first, last)
-        duplicates = points.num_rows - inserted - conflicts
-        return WriteResult(inserted, duplicates, conflicts, expired)
+    def _write_in_transaction(
+        self, points: pa.Table, repeats: bool, members: int
+    ) -> list[WriteResult]:
+        received = _per_member(points, members)
+        points, _ = split_expired(points, self._watermark("raw", self.watermark_lock))
+        kept = _per_member(points, members)
+        expired = received - kept
+        inserted = conflicts = np.zeros(members, dtype=np.int64)
+        if points.num_rows:
+            first, last = ts_bounds(points)
+            bounds = (sql_literal(first), sql_literal(last))
+            inserted_in_all = self._insert_points(points, repeats, bounds)
+            if inserted_in_all < points.num_rows:
+                conflicts = self._count_conflicts(bounds, members)
+            if inserted_in_all:
+                self._prepare_roll_up(repeats)
+                inserted = (
+                    np.array([inserted_in_all])
+                    if members == 1
+                    else self._count_members(self._inserted_rows_sql(bounds), members)
+                )
+                # Every point new and unrepeated: the batch itself is what was inserted.
+                appended = inserted_in_all == points.num_rows and not repeats
+                if not (appended and self._merge_rollups(points)):
+                    self._roll_up(first, last)
+        duplicates = kept - inserted - conflicts
+        return [
+            WriteResult(int(i), int(d), int(c), int(e))
+            for i, d, c, e in zip(inserted, duplicates, conflicts, expired, strict=True)
+        ]
 
     def _watermark(self, key: str, lock: str = "") -> datetime | None:
         value = self._scalar(f"SELECT ts FROM {self.schema}.meta WHERE key = '{key}'{lock}")
         return value if isinstance(value, datetime) else None
 
-    def _count_conflicts(self, bounds: tuple[str, str]) -> int:
-        """Batch points whose key is stored with another value (the stored one was kept)."""
-        count = self._scalar(
-            f"SELECT count(*) FROM _lhos_batch b JOIN {self.schema}.points p "
+    def _count_conflicts(self, bounds: tuple[str, str], members: int) -> np.ndarray:
+        """Per batch of the group: points whose key is stored with another value (by an
+        earlier write, or earlier in the group; the stored one was kept)."""
+        return self._count_members(
+            f"FROM _lhos_batch b JOIN {self.schema}.points p "
             "ON p.series_id = b.series_id AND p.ts = b.ts "
-            f"WHERE p.ts >= {bounds[0]} AND p.ts <= {bounds[1]} AND p.value <> b.value"
+            f"WHERE p.ts >= {bounds[0]} AND p.ts <= {bounds[1]} AND p.value <> b.value",
+            members,
         )
-        return int(count) if isinstance(count, int) else 0
+
+    def _count_members(self, from_where: str, members: int) -> np.ndarray:
+        """`count(*)` of `from_where` (rows `b` of the staged batch) per batch of the group."""
+        counts = self._fetch(
+            f"SELECT b.{MEMBER}, count(*) {from_where} GROUP BY b.{MEMBER}", MEMBER_COUNTS
+        )
+        per_member = np.zeros(members, dtype=np.int64)
+        per_member[counts[MEMBER].to_numpy()] = counts["count"].to_numpy()
+        return per_member
 
     def _merge_rollups(self, points: pa.Table) -> bool:
         """Fold the new points into the rollups in memory; False (nothing changed) when they
@@ -369,6 +415,10 @@ class SqlStore(abc.ABC):
     def _read(self, sql: str, schema: pa.Schema) -> pa.Table:
         with self._transaction():
             return self._fetch(sql, schema)
+
+
+def _per_member(points: pa.Table, members: int) -> np.ndarray:
+    return np.bincount(np.asarray(points[MEMBER].to_numpy()), minlength=members)
 
 
 def _bucket_range(rows: pa.Table, level: Level) -> tuple[datetime, datetime]:
