@@ -7,7 +7,7 @@ bodies are encoded before the clock starts, so the timed part is the server's wo
 Printed: points/s stored, requests/s, request latency p50/p95/max, and the machine's core count.
 The client runs on the same machine, so it takes a little of the CPU the server could use.
 
-    python benchmarks/bench_http_ingest.py --batch 10000 --clients 2 --requests 50
+    python benchmarks/bench_http_ingest.py --batch 10000 --clients 2 --requests 50 [--epoch-ms]
 """
 
 from __future__ import annotations
@@ -134,14 +134,12 @@ def batch(start: datetime, step: int, args: argparse.Namespace) -> list[dict[str
     """`--batch` points spread over the tags, one second apart per tag, never repeated."""
     per_tag = max(1, args.batch // args.tags)
     base = start + timedelta(seconds=step * per_tag)
-    return [
-        {
-            "tag": f"line1/t{i % args.tags}",
-            "ts": (base + timedelta(seconds=i // args.tags)).isoformat(),
-            "value": float(i),
-        }
-        for i in range(args.batch)
-    ]
+    points: list[dict[str, object]] = []
+    for i in range(args.batch):
+        instant = base + timedelta(seconds=i // args.tags)
+        stamp = round(instant.timestamp() * 1000) if args.epoch_ms else instant.isoformat()
+        points.append({"tag": f"line1/t{i % args.tags}", "ts": stamp, "value": float(i)})
+    return points
 
 
 def main() -> None:
@@ -151,6 +149,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="requests per client")
     parser.add_argument("--ndjson", action="store_true", help="NDJSON bodies instead of JSON")
     parser.add_argument("--tags", type=int, default=100)
+    parser.add_argument(
+        "--epoch-ms", action="store_true", help="epoch milliseconds as time stamps, not ISO text"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
@@ -182,7 +183,7 @@ def report(args: argparse.Namespace, tally: Tally, elapsed: float) -> None:
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
     print(f"machine: {platform.processor() or platform.machine()}, cores: {os.cpu_count()}")
     print(f"load average before the run: {LOAD_BEFORE}")
-    body = "NDJSON" if args.ndjson else "JSON"
+    body = ("NDJSON" if args.ndjson else "JSON") + (", epoch ms" if args.epoch_ms else "")
     setup = f"{args.clients} client thread(s), {args.tags} tags, {elapsed:.1f} s"
     print(f"batch {args.batch} points ({body}), {setup}")
     rate = f"requests/s {tally.requests / elapsed:,.1f}, errors {tally.errors}"

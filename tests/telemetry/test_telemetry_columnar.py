@@ -84,7 +84,7 @@ def test_a_clean_batch_takes_the_fast_path_and_stores_what_the_per_point_path_wo
         {"tag": "line1/press2/kwh", "ts": "2026-03-01T24:00:00+07:00", "value": 1},  # hour 24
         {"tag": "line1/press2/kwh", "ts": "2026-03-01T08:10:00+07:00", "value": 1},  # future
         {"tag": "line1/press2/kwh", "ts": "1999-12-31T23:59:59Z", "value": 1},  # before 2000
-        {"tag": "line1/press2/kwh", "ts": 1772326800, "value": 1},  # epoch seconds
+        {"tag": "line1/press2/kwh", "ts": 1e300, "value": 1},  # epoch, far future
         {"tag": "line1/press2/kwh", "ts": "2026-03-01T08:00:00+07:00", "value": "1"},  # text
         {"tag": "line1/press2/kwh", "ts": "2026-03-01T08:00:00+07:00", "value": None},
         {"tag": "line1/press2/kwh", "ts": "2026-03-01T08:00:00+07:00", "value": 2**60},
@@ -102,7 +102,8 @@ def test_a_batch_with_anything_unusual_steps_aside(point: dict[str, object]) -> 
     "point",
     [
         RawPoint("line1/press2/kwh", datetime(2026, 3, 1, tzinfo=UTC), 1.0),
-        RawPoint("line1/press2/kwh", 1772326800, 1.0),
+        RawPoint("line1/press2/kwh", 1772326800, 1.0),  # epoch among ISO texts
+        RawPoint("line1/press2/kwh", True, 1.0),
         RawPoint("line1/press2/kwh", None, 1.0),
         RawPoint("line1/press2/door", "2026-03-01T00:00:00Z", True),
         RawPoint("line1/press2/kwh", "2026-03-01T00:00:00Z", "1.5"),
@@ -123,6 +124,23 @@ def test_bodies_of_another_shape_step_aside(data: bytes) -> None:
     assert parse_columns(data, ndjson=False) is None or fast(data, False) is None
 
 
+def test_a_batch_with_epoch_time_stamps_takes_the_fast_path_too() -> None:
+    seconds = int(NOW.timestamp()) - 60
+    batch = [
+        {"tag": "line1/press2/kwh", "ts": seconds, "value": 1},
+        {"tag": "line1/press2/temp", "ts": seconds + 0.5, "value": 2.5},
+        {"tag": "line1/press2/door", "ts": seconds * 1000 + 250, "value": 1},
+    ]
+    for ndjson in (False, True):
+        data = body(batch, ndjson)
+        got = fast(data, ndjson)
+        assert got is not None
+        assert got.equals(per_point(data, ndjson)[0])
+        mixed = body([*CLEAN, *batch], ndjson)
+        assert per_point(mixed, ndjson)[1] == 0
+        assert fast(mixed, ndjson) is None  # text and numbers together: per-point path
+
+
 instants = st.datetimes(
     min_value=datetime(1999, 12, 30), max_value=datetime(2026, 3, 2), timezones=st.just(UTC)
 )
@@ -130,7 +148,12 @@ offsets = st.sampled_from(["Z", "+07:00", "-05:30", "+00:00", "+14:00", "-23:59"
 points = st.fixed_dictionaries(
     {
         "tag": st.sampled_from([*TAGS, "line1/press2/none"]),
-        "ts": st.tuples(instants, offsets, st.integers(0, 6)),
+        "ts": st.one_of(
+            st.tuples(instants, offsets, st.integers(0, 6)),
+            # Epoch seconds or milliseconds, as integers or with a fraction, and beyond.
+            st.tuples(instants, st.sampled_from([1, 1_000]), st.booleans()),
+            st.integers(-(2**60), 2**60),
+        ),
         "value": st.one_of(
             st.floats(allow_nan=False, allow_infinity=False, width=64),
             st.integers(-(2**55), 2**55),
@@ -139,7 +162,16 @@ points = st.fixed_dictionaries(
 )
 
 
-def render(instant: datetime, offset: str, digits: int) -> str:
+def render(instant: datetime, offset: str | int, detail: int | bool) -> str | int | float:
+    """An ISO 8601 text with `offset` and `detail` fraction digits, or an epoch number in
+    units of 1/`offset` s (`detail`: with its fraction), or an integer as it is."""
+    if isinstance(offset, int):
+        seconds = instant.timestamp() * offset
+        return seconds if detail else int(seconds)
+    return iso(instant, offset, int(detail))
+
+
+def iso(instant: datetime, offset: str, digits: int) -> str:
     shifted = (
         instant
         if offset == "Z"
@@ -155,18 +187,22 @@ def render(instant: datetime, offset: str, digits: int) -> str:
 def test_the_fast_path_agrees_with_the_per_point_path(
     raw: list[dict[str, object]], ndjson: bool
 ) -> None:
-    batch = [{**p, "ts": render(*p["ts"])} for p in raw]  # type: ignore[misc]
+    batch = [
+        {**p, "ts": p["ts"] if isinstance(p["ts"], int) else render(*p["ts"])}  # type: ignore[misc]
+        for p in raw
+    ]
     data = body(batch, ndjson)
     expected, rejected = per_point(data, ndjson)
     got = fast(data, ndjson)
     event("fast path" if got is not None else "per-point path")
     if got is None:
-        # Stepping aside is only allowed for a rejected point, a state tag (names map to codes)
-        # or a value too large to be sure of its rounding.
+        # Stepping aside is only allowed for a rejected point, a state tag (names map to codes),
+        # a value too large to be sure of its rounding, or text and number stamps mixed.
         assert (
             rejected
             or any(p["tag"] == "line1/press2/state" for p in batch)
             or any(abs(float(p["value"])) >= 2**53 for p in batch)  # type: ignore[arg-type]
+            or len({type(p["ts"]) is str for p in batch}) == 2
         )
     else:
         assert rejected == 0

@@ -73,6 +73,8 @@ def _one(tag: str, ts: object, value: object) -> tuple[float | None, str | None]
         ("line1/press2/kwh", "2000-01-01T00:00:00Z", 1.0, 1.0, None),
         ("line1/press2/kwh", "1999-12-31T23:59:59Z", 1.0, None, "timestamp_before_2000"),
         ("line1/press2/kwh", 0, 1.0, None, "timestamp_before_2000"),
+        ("line1/press2/kwh", 86_401_772_326_800_000, 1.0, None, "future_timestamp"),  # ms
+        ("line1/press2/kwh", 1e300, 1.0, None, "future_timestamp"),
         (
             "line1/press2/kwh",
             "2026-03-01T08:00:00+07:00",

@@ -2,12 +2,13 @@
 
 Per-point validation (`validation.check_batch`) costs a few microseconds a point in Python, more
 than parsing and storing it. Most batches from a gateway are clean: every point names a known
-numeric tag, carries an ISO 8601 instant with an offset and a finite number. Such a batch is
-parsed straight into Arrow columns and checked with vectorised kernels here; it is accepted
-whole, with exactly the values and instants the per-point path would store. Anything this
-path does not prove clean (a rejection, a state tag, an epoch or offset-less time stamp, an
-extra field such as `unit`) returns None, and the caller runs the per-point path, which gives
-each rejected point its reason. So the fast path changes the speed of clean batches only.
+numeric tag, carries an ISO 8601 instant with an offset (or, throughout, an epoch number) and a
+finite number. Such a batch is parsed straight into Arrow columns and checked with vectorised
+kernels here; it is accepted whole, with exactly the values and instants the per-point path
+would store. Anything this path does not prove clean (a rejection, a state tag, an offset-less
+or missing time stamp, text and number stamps mixed, an extra field such as `unit`) returns
+None, and the caller runs the per-point path, which gives each rejected point its reason. So
+the fast path changes the speed of clean batches only.
 Points from a broker, already decoded into `RawPoint`s, take the same check through
 `columns_of_points`.
 """
@@ -15,6 +16,7 @@ Points from a broker, already decoded into `RawPoint`s, take the same check thro
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +30,7 @@ from lighthouse_os.telemetry.points import RawPoint
 from lighthouse_os.telemetry.store import POINT_SCHEMA
 from lighthouse_os.telemetry.validation import (
     EARLIEST_US,
+    EPOCH_MS_THRESHOLD,
     NUMERIC_KINDS,
     TOLERANCE_US,
     TagSpec,
@@ -41,6 +44,12 @@ POINT_FIELDS = [
 ]
 POINT_COLUMNS = pa.schema(POINT_FIELDS)
 BODY_SCHEMA = pa.schema([pa.field("points", pa.list_(pa.struct(POINT_FIELDS)))])
+# The same with epoch numbers (seconds, or milliseconds at or above 1e11) as time stamps.
+EPOCH_FIELDS = [POINT_FIELDS[0], pa.field("ts", pa.float64()), POINT_FIELDS[2]]
+EPOCH_COLUMNS = pa.schema(EPOCH_FIELDS)
+EPOCH_BODY_SCHEMA = pa.schema([pa.field("points", pa.list_(pa.struct(EPOCH_FIELDS)))])
+# The first time stamp of a body, to choose the schema the body is parsed with.
+_FIRST_TS = re.compile(rb'"ts"\s*:\s*(.)')
 # The instants both parsers read alike: Python's `datetime.fromisoformat` (the per-point path)
 # and Arrow's ISO 8601 cast. Fields are range-checked here so that neither parser is asked
 # about an hour 24, a leap second or an offset beyond 23:59, where they might disagree.
@@ -61,7 +70,13 @@ def parse_columns(body: bytes, *, ndjson: bool) -> pa.Table | None:
     """
     if not body.strip():
         return None
-    schema = POINT_COLUMNS if ndjson else BODY_SCHEMA
+    # A body mixing text and number time stamps fails to parse either way: per-point path.
+    first = _FIRST_TS.search(body, 0, 4096)
+    epochs = first is not None and first[1] != b'"'
+    if ndjson:
+        schema = EPOCH_COLUMNS if epochs else POINT_COLUMNS
+    else:
+        schema = EPOCH_BODY_SCHEMA if epochs else BODY_SCHEMA
     options = pa_json.ParseOptions(
         explicit_schema=schema,
         unexpected_field_behavior="error",
@@ -84,25 +99,59 @@ def parse_columns(body: bytes, *, ndjson: bool) -> pa.Table | None:
     if items.null_count:
         return None
     structs = _array(items)
-    return pa.Table.from_arrays([structs.field(i) for i in range(3)], schema=POINT_COLUMNS)
+    return pa.Table.from_arrays(
+        [structs.field(i) for i in range(3)], schema=EPOCH_COLUMNS if epochs else POINT_COLUMNS
+    )
 
 
 def columns_of_points(points: Sequence[RawPoint]) -> pa.Table | None:
-    """(tag, ts, value) columns of points that all carry a text time stamp and a plain number;
-    None otherwise (a datetime, an epoch number, a boolean, a text value or a unit envelope)."""
+    """(tag, ts, value) columns of points that all carry a plain number and either all a text
+    time stamp or all an epoch number; None otherwise (a datetime, a missing stamp, a boolean,
+    a text value or a unit envelope)."""
     if not points:
         return None
     tags, stamps, values = zip(*points, strict=True)
     plain = (float, int)
-    if not all(type(v) in plain for v in values) or not all(type(t) is str for t in stamps):
+    if not all(type(v) in plain for v in values) or not all(type(t) is str for t in tags):
         return None
-    if not all(type(t) is str for t in tags):
+    if all(type(t) is str for t in stamps):
+        schema = POINT_COLUMNS
+    elif all(type(t) in plain for t in stamps):
+        schema = EPOCH_COLUMNS
+    else:
         return None
     try:
-        columns = [pa.array(tags), pa.array(stamps), pa.array(values, type=pa.float64())]
+        columns = [pa.array(tags), pa.array(stamps, type=schema.field("ts").type)]
+        columns.append(pa.array(values, type=pa.float64()))
     except (pa.ArrowInvalid, OverflowError):
-        return None  # an integer beyond int64
-    return pa.Table.from_arrays(columns, schema=POINT_COLUMNS)
+        return None  # an integer beyond int64, or not exactly a float64
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _instants(stamps: pa.Array) -> pa.Array | None:
+    """UTC instants of ISO 8601 texts or epoch numbers, as the per-point path reads them;
+    None where the two might disagree."""
+    if pa.types.is_string(stamps.type):
+        # A batch repeats each instant for many tags: check and parse each distinct text once.
+        encoded = stamps.dictionary_encode()
+        texts = encoded.dictionary
+        if not pc.all(pc.match_substring_regex(texts, ISO_INSTANT)).as_py():
+            return None
+        try:
+            distinct = texts.cast(POINT_SCHEMA.field("ts").type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None  # e.g. 31 February: the per-point path names it
+        return distinct.take(encoded.indices)
+    numbers = np.asarray(stamps.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if not bool(np.isfinite(numbers).all()):
+        return None
+    # `validation._epoch_number` rounds number x 1e3 or x 1e6 half to even, as `rint` does;
+    # below 2**53 microseconds the product is exact whether the number was an int or a float.
+    millis = np.abs(numbers) >= EPOCH_MS_THRESHOLD
+    micros = np.rint(np.where(millis, numbers * 1e3, numbers * 1e6))
+    if bool((np.abs(micros) >= EXACT_INTEGERS).any()):
+        return None
+    return pa.array(micros.astype(np.int64)).cast(POINT_SCHEMA.field("ts").type)
 
 
 def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -145,16 +194,9 @@ def check_columns(columns: pa.Table, tags: TagColumns, now: datetime) -> pa.Tabl
     position = pc.index_in(columns.column("tag"), value_set=tags.paths)
     if position.null_count:
         return None
-    # A batch repeats each instant for many tags: check and parse each distinct text once.
-    stamps = _array(columns.column("ts")).dictionary_encode()
-    texts = stamps.dictionary
-    if not pc.all(pc.match_substring_regex(texts, ISO_INSTANT)).as_py():
+    instants = _instants(_array(columns.column("ts")))
+    if instants is None:
         return None
-    try:
-        distinct = texts.cast(POINT_SCHEMA.field("ts").type)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None  # e.g. 31 February: the per-point path names it
-    instants = distinct.take(stamps.indices)
     ts_us = np.asarray(instants.cast(pa.int64()).to_numpy())
     latest_us = epoch_us(now) + TOLERANCE_US
     if ts_us.min() < EARLIEST_US or ts_us.max() > latest_us:

@@ -155,7 +155,7 @@ def _timestamp(ts: object, now_us: int, latest_us: int) -> int:
     if stamp < EARLIEST_US:
         raise PointError(Reason.TIMESTAMP_BEFORE_2000, f"{_iso(stamp)} is before 2000-01-01")
     if stamp > latest_us:
-        ahead = timedelta(microseconds=stamp - now_us)
+        ahead = _duration(stamp - now_us)
         raise PointError(Reason.FUTURE_TIMESTAMP, f"{_iso(stamp)} is {ahead} ahead of now")
     return stamp
 
@@ -180,6 +180,13 @@ def _iso(stamp_us: int) -> str:
         return (EPOCH + timedelta(microseconds=stamp_us)).isoformat()
     except OverflowError:
         return f"{stamp_us} us since 1970"
+
+
+def _duration(micros: int) -> str:
+    try:
+        return str(timedelta(microseconds=micros))
+    except OverflowError:  # a stamp millions of years away
+        return f"{micros // 86_400_000_000} days"
 
 
 def _value(raw: object, tag: TagSpec) -> float:
