@@ -130,3 +130,32 @@ def test_deadletters_page_lists_refused_points(client: TestClient, world: World)
     page = client.get("/sites/a1/deadletters?lang=en")
     assert page.status_code == 200
     assert "unknown_tag" in page.text
+
+
+def test_assets_form_errors_are_in_the_visitors_language(client: TestClient, world: World) -> None:
+    sign_in(client, world.users["admin"])
+    client.post("/api/v1/sites/a1/assets/import", content=YAML, headers=_auth(world))
+    form = {
+        "csrf_token": csrf_token(client),
+        "parent": "line1/press2",
+        "key": "kwh",
+        "unit": "kWh",
+        "kind": "gauge",
+        "states": "run",
+    }
+    new_tag = "/sites/a1/assets/tags/new?lang="
+    vi = client.post(new_tag + "vi", data=form, follow_redirects=False).text
+    assert "không nhận ra đơn vị &#39;kWh&#39; trong &#39;kWh&#39;" in vi
+    assert "&#39;line1/press2/kwh&#39; đã được dùng ở nhà máy này" in vi
+    assert "chỉ tag trạng thái mới có tên trạng thái" in vi
+    en = client.post(new_tag + "en", data=form, follow_redirects=False).text
+    assert "unknown unit &#39;kWh&#39; in &#39;kWh&#39;" in en
+    assert "only state tags have state names" in en
+    api = client.post(
+        "/api/v1/sites/a1/assets/tags",
+        json={"path": "line1/press2/temp", "unit": "kWh", "kind": "gauge"},
+        headers=_auth(world),
+    )
+    assert api.json()["error"]["fields"]["unit"].startswith(
+        "unknown unit 'kWh'"
+    )  # the API: English

@@ -16,10 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-def N_(message: str) -> str:  # noqa: N802 - gettext "mark only"; translated where shown
-    return message
-
+from lighthouse_os.text import N_
 
 Arg = str | float | int | bool | None
 Translate = Callable[[str], str]

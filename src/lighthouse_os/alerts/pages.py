@@ -17,9 +17,9 @@ from lighthouse_os.auth.policy import Principal
 from lighthouse_os.auth.service import authorize_site, visible_sites
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import Conflict, Forbidden, InvalidInput
+from lighthouse_os.text import N_
 from lighthouse_os.web import i18n
 from lighthouse_os.web.deps import SessionDep
-from lighthouse_os.web.navigation import N_
 from lighthouse_os.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -18,6 +18,7 @@ from lighthouse_os.assessment.scoring import (
     score_dimension,
 )
 from lighthouse_os.framework.pack import CapabilityPack, Pack, SiriPack, Text
+from lighthouse_os.text import N_
 
 CONFIDENCE = ("low", "medium", "high")
 MAX_NOTES = 4000
@@ -25,11 +26,6 @@ MAX_LINKS = 10
 MAX_LINK_CHARS = 500
 MAX_KPI_REFS = 10
 MAX_KPI_REF_CHARS = 100
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext "mark only"; translated where shown
-    """Mark ``message`` for the UI catalog."""
-    return message
 
 
 @dataclass(frozen=True)

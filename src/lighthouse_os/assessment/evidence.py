@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.assessment import service
-from lighthouse_os.assessment.answers import N_
 from lighthouse_os.assessment.models import EvidenceFile
 from lighthouse_os.auth.policy import Action, Principal
 from lighthouse_os.errors import InvalidInput, NotFound
 from lighthouse_os.settings import Settings
+from lighthouse_os.text import N_
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES_PER_ITEM = 10

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lighthouse_os.assessment.answers import N_
 from lighthouse_os.assessment.models import SiteGoal
 from lighthouse_os.assessment.prioritisation import cost_kpi_weights
 from lighthouse_os.assessment.results import GoalSpec
@@ -22,6 +21,7 @@ from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.framework import service as packs
 from lighthouse_os.framework.pack import CapabilityPack, Pack, SiriPack
+from lighthouse_os.text import N_
 
 MAX_WEIGHT = 100.0
 MAX_CAPACITY = 10

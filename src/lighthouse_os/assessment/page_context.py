@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from lighthouse_os.assessment import service, views
-from lighthouse_os.assessment.answers import N_, AnswerInput, Rating
+from lighthouse_os.assessment.answers import AnswerInput, Rating
 from lighthouse_os.assessment.models import Answer, EvidenceFile, ReviewItem
 from lighthouse_os.assessment.results import GoalSpec
 from lighthouse_os.auth.models import Site
 from lighthouse_os.auth.policy import Principal
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.framework.pack import CapabilityPack, Criterion, Pack, SiriPack, Text
+from lighthouse_os.text import N_
 from lighthouse_os.web.templating import render
 
 SUBMIT_EMPTY = N_("Rate at least one capability before submitting.")

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lighthouse_os.assessment.answers import (
-    N_,
     AnswerInput,
     CarryOver,
     Rating,
@@ -35,6 +34,7 @@ from lighthouse_os.framework import service as packs
 from lighthouse_os.framework.models import FrameworkPack
 from lighthouse_os.framework.pack import Pack
 from lighthouse_os.settings import Settings
+from lighthouse_os.text import N_
 
 DRAFT, SUBMITTED, REVIEWED = "draft", "submitted", "reviewed"
 FINISHED = (SUBMITTED, REVIEWED)

@@ -16,10 +16,17 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from lighthouse_os.assets.ucum import UnitError, UnitTable, check_unit
+from lighthouse_os.text import N_, Text
 
 SITE = "site"
 LEVELS: tuple[str, ...] = ("area", "line", "machine")
 LEVEL_RANK: Mapping[str, int] = {SITE: 0, "area": 1, "line": 2, "machine": 3}
+LEVEL_NAMES: Mapping[str, Text] = {
+    SITE: Text(N_("site")),
+    "area": Text(N_("area")),
+    "line": Text(N_("line")),
+    "machine": Text(N_("machine")),
+}
 KINDS: tuple[str, ...] = ("gauge", "counter", "state", "event")
 MAX_DEPTH = len(LEVELS) + 1  # three node levels and the tag itself
 # Safe in MQTT topics (no `+`, `#`, `/`), URLs and file names.
@@ -74,7 +81,11 @@ def check_key(key: str, field: str = "key") -> str:
     """A path segment: a letter or digit, then letters, digits, `_`, `.` or `-` (64 at most)."""
     if not KEY_PATTERN.fullmatch(key):
         raise AssetRuleError(
-            field, f"{key!r} is not a valid key: use letters, digits, '_', '.', '-' (max 64)"
+            field,
+            Text(
+                N_("{key!r} is not a valid key: use letters, digits, '_', '.', '-' (max 64)"),
+                key=key,
+            ),
         )
     return key
 
@@ -83,7 +94,9 @@ def split_path(path: str, field: str = "path") -> tuple[str | None, str]:
     """(parent path or None for the site, own key); every segment must be a valid key."""
     segments = path.split("/")
     if len(segments) > MAX_DEPTH:
-        raise AssetRuleError(field, f"{path!r} is deeper than site > area > line > machine > tag")
+        raise AssetRuleError(
+            field, Text(N_("{path!r} is deeper than site > area > line > machine > tag"), path=path)
+        )
     for segment in segments:
         check_key(segment, field)
     parent = "/".join(segments[:-1]) or None
@@ -99,9 +112,23 @@ def child_path(parent: str | None, key: str) -> str:
 def check_level(level: str, parent_level: str) -> str:
     """`level` must be a node level strictly below `parent_level` (ISA-95 order, skips allowed)."""
     if level not in LEVELS:
-        raise AssetRuleError("level", f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+        raise AssetRuleError(
+            "level",
+            Text(
+                N_("level must be one of {levels}, got {level!r}"),
+                levels=", ".join(LEVELS),
+                level=level,
+            ),
+        )
     if LEVEL_RANK[level] <= LEVEL_RANK[parent_level]:
-        raise AssetRuleError("level", f"a {level} cannot hang below a {parent_level}")
+        raise AssetRuleError(
+            "level",
+            Text(
+                N_("a {level} cannot hang below a {parent}"),
+                level=LEVEL_NAMES[level],
+                parent=LEVEL_NAMES[parent_level],
+            ),
+        )
     return level
 
 
@@ -123,9 +150,9 @@ def node_problems(draft: NodeDraft, shape: SiteShape) -> dict[str, str]:
 def asset_type_problem(level: str, asset_type: str) -> str | None:
     """Only machines carry an asset type (e.g. `press`), written as a lower-case key."""
     if asset_type and level != "machine":
-        return "only machines have an asset type"
+        return Text(N_("only machines have an asset type"))
     if asset_type and not TYPE_PATTERN.fullmatch(asset_type):
-        return "asset type: lower-case letters, digits, '_' or '-'"
+        return Text(N_("asset type: lower-case letters, digits, '_' or '-'"))
     return None
 
 
@@ -148,28 +175,34 @@ def definition_problems(draft: TagDraft, units: UnitTable) -> dict[str, str]:
     try:
         check_unit(draft.unit, units)
     except UnitError as err:
-        problems["unit"] = str(err)
+        problems["unit"] = err.text
     if draft.kind not in KINDS:
-        problems["kind"] = f"kind must be one of {', '.join(KINDS)}, got {draft.kind!r}"
+        problems["kind"] = Text(
+            N_("kind must be one of {kinds}, got {kind!r}"), kinds=", ".join(KINDS), kind=draft.kind
+        )
     for name, value in (("scale", draft.scale), ("offset", draft.offset)):
         if value is not None and not math.isfinite(value):
-            problems[name] = f"{name} must be a finite number"
+            problems[name] = Text(N_("must be a finite number"))
     if draft.scale == 0:
-        problems["scale"] = "scale must not be zero"
+        problems["scale"] = Text(N_("scale must not be zero"))
     if draft.kind == "state" and (draft.scale is not None or draft.offset is not None):
-        problems["scale"] = "state codes are not scaled"
+        problems["scale"] = Text(N_("state codes are not scaled"))
     problems.update(_state_problems(draft))
     return problems
 
 
 def _state_problems(draft: TagDraft) -> dict[str, str]:
     if draft.states and draft.kind != "state":
-        return {"states": "only state tags have state names"}
+        return {"states": Text(N_("only state tags have state names"))}
     bad = [s for s in draft.states if not STATE_PATTERN.fullmatch(s)]
     if bad:
-        return {"states": f"state names must start with a letter: {', '.join(bad)}"}
+        return {
+            "states": Text(
+                N_("state names must start with a letter: {names}"), names=", ".join(bad)
+            )
+        }
     if len(set(draft.states)) != len(draft.states):
-        return {"states": "state names must be unique"}
+        return {"states": Text(N_("state names must be unique"))}
     return {}
 
 
@@ -178,10 +211,12 @@ def _parent_level(parent: str | None, shape: SiteShape) -> str:
         return SITE
     level = shape.node_levels.get(parent)
     if level is None:
-        raise AssetRuleError("path", f"parent {parent!r} does not exist; create it first")
+        raise AssetRuleError(
+            "path", Text(N_("parent {parent!r} does not exist; create it first"), parent=parent)
+        )
     return level
 
 
 def _check_free(path: str, shape: SiteShape) -> None:
     if path in shape.node_levels or path in shape.tag_paths:
-        raise AssetRuleError("path", f"{path!r} is already used at this site")
+        raise AssetRuleError("path", Text(N_("{path!r} is already used at this site"), path=path))

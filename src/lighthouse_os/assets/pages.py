@@ -25,8 +25,8 @@ from lighthouse_os.auth.models import Site
 from lighthouse_os.auth.policy import Principal
 from lighthouse_os.auth.service import authorize_site, visible_sites
 from lighthouse_os.errors import Forbidden, InvalidInput
+from lighthouse_os.text import N_, Text
 from lighthouse_os.web.deps import SessionDep
-from lighthouse_os.web.navigation import N_
 from lighthouse_os.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -278,7 +278,8 @@ def _number(text: str, name: str) -> float | None:
     try:
         return float(text)
     except ValueError as err:
-        raise InvalidInput("not a number", fields={name: f"{text!r} is not a number"}) from err
+        problem = Text(N_("{text!r} is not a number"), text=text)
+        raise InvalidInput("not a number", fields={name: problem}) from err
 
 
 def _tag_draft(path: str, data: TagForm) -> TagDraft:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lighthouse_os.text import N_, Text
+
 # A component ends at an operator, a bracket or the start of an annotation.
 _OPERATOR = re.compile(r"[./]")
 _EXPONENT = re.compile(r"^(?P<unit>.*?[^0-9+-])(?P<exp>[+-]?[0-9]+)$")
@@ -14,6 +16,10 @@ _ANNOTATION = re.compile(r"\{[!-z|~]*\}")
 
 class UnitError(ValueError):
     """A unit code that is not valid UCUM (case-sensitive), with the reason."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ def check_unit(code: str, table: UnitTable) -> str:
     Examples: `kW.h`, `Cel`, `1`, `ug/m3`, `m3/h`, `kvar.h`, `%`, `/min`, `{count}`.
     """
     if not code or code != code.strip():
-        raise UnitError("unit is empty or has spaces around it")
+        raise UnitError(Text(N_("unit is empty or has spaces around it")))
     _check_term(code, code, table)
     return code
 
@@ -60,26 +66,26 @@ def _split_components(term: str, whole: str) -> list[str]:
         elif char == ")":
             depth -= 1
             if depth < 0:
-                raise UnitError(f"unbalanced parenthesis in {whole!r}")
+                raise UnitError(Text(N_("unbalanced parenthesis in {unit!r}"), unit=whole))
         elif depth == 0 and _OPERATOR.fullmatch(char):
             parts.append(term[start:i])
             start = i + 1
     if depth or in_annotation:
-        raise UnitError(f"unbalanced bracket in {whole!r}")
+        raise UnitError(Text(N_("unbalanced bracket in {unit!r}"), unit=whole))
     parts.append(term[start:])
     return parts
 
 
 def _check_component(component: str, whole: str, table: UnitTable) -> None:
     if not component:
-        raise UnitError(f"empty component in {whole!r}")
+        raise UnitError(Text(N_("empty component in {unit!r}"), unit=whole))
     if component.startswith("(") and component.endswith(")"):
         _check_term(component[1:-1], whole, table)
         return
     annotation = component.find("{")
     if annotation >= 0:
         if not _ANNOTATION.fullmatch(component[annotation:]):
-            raise UnitError(f"bad annotation in {whole!r}")
+            raise UnitError(Text(N_("bad annotation in {unit!r}"), unit=whole))
         component = component[:annotation]
         if not component:
             return  # an annotation alone stands for the unity, e.g. {count}
@@ -102,6 +108,12 @@ def _check_simple_unit(unit: str, whole: str, table: UnitTable) -> None:
         if unit.startswith(prefix) and table.atoms.get(atom):
             return
     raise UnitError(
-        f"unknown unit {unit!r} in {whole!r}: UCUM codes are case-sensitive and products are "
-        "written with '.' (kW.h, not kWh)"
+        Text(
+            N_(
+                "unknown unit {part!r} in {unit!r}: UCUM codes are case-sensitive and products"
+                " are written with '.' (kW.h, not kWh)"
+            ),
+            part=unit,
+            unit=whole,
+        )
     )

@@ -15,8 +15,8 @@ from lighthouse_os.auth.sessions import SESSION_LIFETIME, sign_in, sign_out
 from lighthouse_os.auth.tokens import create_token, revoke_token, site_tokens
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import Forbidden, InvalidInput, TooManyRequests
+from lighthouse_os.text import N_
 from lighthouse_os.web.deps import SessionDep
-from lighthouse_os.web.navigation import N_
 from lighthouse_os.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -18,8 +18,8 @@ from lighthouse_os.environment.models import aware
 from lighthouse_os.environment.scale import POLLUTANTS, Band
 from lighthouse_os.telemetry.api import sink_for
 from lighthouse_os.telemetry.store import TimeSeriesStore
+from lighthouse_os.text import N_
 from lighthouse_os.web.deps import SessionDep
-from lighthouse_os.web.navigation import N_
 from lighthouse_os.web.templating import render
 
 router = APIRouter(include_in_schema=False)

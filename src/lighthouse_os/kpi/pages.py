@@ -22,8 +22,8 @@ from lighthouse_os.kpi.api import ReaderDep
 from lighthouse_os.kpi.queries import KpiReader
 from lighthouse_os.kpi.schemas import CalendarIn, ProductIn
 from lighthouse_os.kpi.service import Dashboard
+from lighthouse_os.text import N_
 from lighthouse_os.web.deps import SessionDep
-from lighthouse_os.web.navigation import N_
 from lighthouse_os.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lighthouse_os.errors import LhosError
-from lighthouse_os.web.navigation import N_
+from lighthouse_os.text import N_
 from lighthouse_os.web.responses import JSONBytes
 from lighthouse_os.web.templating import render
 

@@ -12,6 +12,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from lighthouse_os.text import translated
+
 LOCALES = ("vi", "en")
 LOCALE_NAMES: Mapping[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -52,6 +54,11 @@ def gettext(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Translate with a plural form chosen for `n`."""
     return translations(current_locale()).ngettext(singular, plural, n)
+
+
+def localize(message: object) -> str:
+    """A message (a `text.Text` with its arguments, or a catalogued string) in this locale."""
+    return translated(message, gettext)
 
 
 def pick(text: Mapping[str, str]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lighthouse_os.text import N_
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -12,11 +14,6 @@ class NavItem:
     path: str
     label: str
     public: bool = False
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
-    """Mark `message` for extraction; it is translated when rendered."""
-    return message
 
 
 NAV_ITEMS: tuple[NavItem, ...] = (

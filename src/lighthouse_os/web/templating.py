@@ -87,7 +87,11 @@ def build_templates(timezone: str = "Asia/Ho_Chi_Minh") -> Jinja2Templates:
         gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
     )
     env.filters.update(
-        number=_number, percent=_percent, datetime=datetime_filter(timezone), pick=i18n.pick
+        number=_number,
+        percent=_percent,
+        datetime=datetime_filter(timezone),
+        pick=i18n.pick,
+        tr=i18n.localize,
     )
     env.globals.update(
         nav_items=NAV_ITEMS,
