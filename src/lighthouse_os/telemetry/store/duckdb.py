@@ -19,7 +19,7 @@ from lighthouse_os.telemetry.store.base import (
     Retention,
     StoreUnavailable,
 )
-from lighthouse_os.telemetry.store.sql import MEMBER, ROLLUP_DDL_COLUMNS, SqlStore
+from lighthouse_os.telemetry.store.sql import ROLLUP_DDL_COLUMNS, SqlStore
 
 MEMORY = ":memory:"
 CHECKPOINT_THRESHOLD = "64MB"
@@ -112,7 +112,7 @@ class DuckDBStore(SqlStore):
         )
         self._fill_temp(
             "_lhos_new",
-            f"SELECT b.series_id, b.ts, b.value, b.{MEMBER} FROM _lhos_batch b WHERE NOT EXISTS "
+            "SELECT b.* EXCLUDE (ord) FROM _lhos_batch b WHERE NOT EXISTS "
             f"(SELECT 1 FROM {self.schema}.points p WHERE p.series_id = b.series_id "
             f"AND p.ts = b.ts AND p.ts >= {bounds[0]} AND p.ts <= {bounds[1]}) {first_only}",
         )

@@ -202,11 +202,13 @@ class SqlStore(abc.ABC):
 
     def _write_group(self, batches: Sequence[pa.Table]) -> list[WriteResult]:
         """Write conformed batches in one transaction, as if one after the other in order."""
-        points = pa.concat_tables(batches) if len(batches) > 1 else batches[0]
-        sizes = [b.num_rows for b in batches]
-        member = np.repeat(np.arange(len(batches), dtype=np.int64), sizes)
+        points = batches[0]
+        if len(batches) > 1:  # a lone batch needs no member column: it costs ~5% at 100k points
+            sizes = [b.num_rows for b in batches]
+            member = np.repeat(np.arange(len(batches), dtype=np.int64), sizes)
+            points = pa.concat_tables(batches).append_column(MEMBER, pa.array(member))
         # Stable sort: of keys repeated across batches, the earlier batch's stays first.
-        points, repeats = sort_by_key(points.append_column(MEMBER, pa.array(member)))
+        points, repeats = sort_by_key(points)
         self._prepare_write(points)
         with self._transaction():
             try:
@@ -261,6 +263,9 @@ class SqlStore(abc.ABC):
 
     def _count_members(self, from_where: str, members: int) -> np.ndarray:
         """`count(*)` of `from_where` (rows `b` of the staged batch) per batch of the group."""
+        if members == 1:
+            count = self._scalar(f"SELECT count(*) {from_where}")
+            return np.array([count if isinstance(count, int) else 0])
         counts = self._fetch(
             f"SELECT b.{MEMBER}, count(*) {from_where} GROUP BY b.{MEMBER}", MEMBER_COUNTS
         )
@@ -278,43 +283,35 @@ class SqlStore(abc.ABC):
         """
         minute = pieces.combine(pieces.point_pieces(points), MINUTE, presorted=True)
         new = {Level.MINUTE: minute, Level.HOUR: pieces.combine(minute, HOUR)}
-        stored = {level: self._stored_pieces(level, rows) for level, rows in new.items()}
+        # Taken out of the table, not just read: one statement instead of two. When the pieces
+        # interleave, `_roll_up` recomputes exactly these buckets from the points anyway.
+        stored = {level: self._take_stored_pieces(level, rows) for level, rows in new.items()}
         if any(pieces.overlapping(stored[level], new[level]) for level in new):
             return False
+        columns = ", ".join(queries.ROLLUP_COLUMNS)
         for level, rows in new.items():
             merged = pieces.combine(pa.concat_tables([stored[level], rows]), level.grain)
-            self._replace_pieces(level, merged, replaces_rows=stored[level].num_rows > 0)
+            self._stage(STAGED_ROWS[level], merged)
+            self._execute(
+                f"INSERT INTO {self.schema}.{queries.ROLLUP_TABLES[level]} ({columns}) "
+                f"SELECT {columns} FROM {STAGED_ROWS[level]}"
+            )
         self._stage(STAGED_LATEST, pieces.latest_points(minute))
         self._upsert_latest(f"SELECT series_id, ts, value FROM {STAGED_LATEST}")
         return True
 
-    def _stored_pieces(self, level: Level, new: pa.Table) -> pa.Table:
-        """The stored rollup rows of `level` for the keys of `new` (staged as its key table)."""
+    def _take_stored_pieces(self, level: Level, new: pa.Table) -> pa.Table:
+        """Delete and return the stored rollup rows of `level` for the keys of `new`."""
         keys, table = STAGED_KEYS[level], queries.ROLLUP_TABLES[level]
         self._stage(keys, new.select(["series_id", "bucket"]))
         lo, hi = _bucket_range(new, level)
         columns = ", ".join(f"r.{name}" for name in queries.ROLLUP_COLUMNS)
         return self._fetch(
-            f"SELECT {columns} FROM {self.schema}.{table} r JOIN {keys} k "
-            "ON k.series_id = r.series_id AND k.bucket = r.bucket "
-            f"WHERE r.bucket >= {sql_literal(lo)} AND r.bucket < {sql_literal(hi)}",
+            f"DELETE FROM {self.schema}.{table} AS r USING {keys} k "
+            "WHERE k.series_id = r.series_id AND k.bucket = r.bucket "
+            f"AND r.bucket >= {sql_literal(lo)} AND r.bucket < {sql_literal(hi)} "
+            f"RETURNING {columns}",
             pieces.PIECE_SCHEMA,
-        )
-
-    def _replace_pieces(self, level: Level, merged: pa.Table, *, replaces_rows: bool) -> None:
-        keys, table = STAGED_KEYS[level], queries.ROLLUP_TABLES[level]
-        lo, hi = _bucket_range(merged, level)
-        if replaces_rows:
-            self._execute(
-                f"DELETE FROM {self.schema}.{table} AS r WHERE r.bucket >= {sql_literal(lo)} "
-                f"AND r.bucket < {sql_literal(hi)} AND EXISTS (SELECT 1 FROM {keys} k "
-                "WHERE k.series_id = r.series_id AND k.bucket = r.bucket)"
-            )
-        self._stage(STAGED_ROWS[level], merged)
-        columns = ", ".join(queries.ROLLUP_COLUMNS)
-        self._execute(
-            f"INSERT INTO {self.schema}.{table} ({columns}) "
-            f"SELECT {columns} FROM {STAGED_ROWS[level]}"
         )
 
     def _upsert_latest(self, select_sql: str) -> None:
@@ -418,6 +415,8 @@ class SqlStore(abc.ABC):
 
 
 def _per_member(points: pa.Table, members: int) -> np.ndarray:
+    if members == 1:
+        return np.array([points.num_rows])
     return np.bincount(np.asarray(points[MEMBER].to_numpy()), minlength=members)
 
 
