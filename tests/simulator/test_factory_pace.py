@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from lighthouse_os.simulator.factory import Point, SimulatorConfigError, pace
+from lighthouse_os.simulator.publish import publish_live
 
 T0 = datetime(2025, 3, 3, 6, tzinfo=timezone(timedelta(hours=7)))
 
@@ -60,3 +63,24 @@ def test_pace_does_not_sleep_when_the_consumer_is_behind() -> None:
 def test_pace_refuses_non_positive_speed() -> None:
     with pytest.raises(SimulatorConfigError, match="speed"):
         next(pace(points_at(0), sleep=lambda s: None, speed=0))
+
+
+def test_publish_live_sends_each_instant_whole_when_it_is_due() -> None:
+    # Batching paced points would have held each instant back until the next one was due.
+    clock = FakeClock()
+    sent: list[tuple[float, list[float]]] = []
+
+    class Recorder:
+        def send(self, batch: Sequence[Point]) -> int:
+            sent.append((clock.now, [(p.ts - T0).total_seconds() for p in batch]))
+            return len(batch)
+
+    stats = publish_live(
+        points_at(0, 0, 1, 3, 3, 3),
+        Recorder(),
+        stop=threading.Event(),
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+    )
+    assert sent == [(100.0, [0, 0]), (101.0, [1]), (103.0, [3, 3, 3])]
+    assert (stats.batches, stats.points) == (3, 6)

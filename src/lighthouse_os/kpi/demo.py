@@ -28,7 +28,7 @@ from lighthouse_os.errors import InvalidInput
 from lighthouse_os.kpi import service as kpi
 from lighthouse_os.kpi.schemas import ProductIn
 from lighthouse_os.settings import Settings
-from lighthouse_os.simulator.factory import MachineSpec, pace, simulate
+from lighthouse_os.simulator.factory import MachineSpec, simulate
 from lighthouse_os.simulator.publish import (
     HttpPublisher,
     Publisher,
@@ -37,7 +37,7 @@ from lighthouse_os.simulator.publish import (
     assets_yaml,
     factory_specs,
     publish,
-    sleeper,
+    publish_live,
 )
 from lighthouse_os.telemetry.service import TelemetryService, build_sink
 
@@ -130,7 +130,7 @@ def stream(
     """Publish the simulation live (one simulated second per second) until `stop` is set."""
     first = start or utcnow().replace(microsecond=0)
     points = simulate(first, first + timedelta(days=30), specs, seed, sample_s=STREAM_SAMPLE_S)
-    return publish(pace(points, sleep=sleeper(stop)), publisher, stop=stop, size=1)
+    return publish_live(points, publisher, stop=stop)
 
 
 def start_streaming(

@@ -12,7 +12,7 @@ import typer
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.errors import InvalidInput
 from lighthouse_os.settings import Settings
-from lighthouse_os.simulator.factory import pace, simulate
+from lighthouse_os.simulator.factory import simulate
 from lighthouse_os.simulator.publish import (
     HttpPublisher,
     MqttPublisher,
@@ -20,7 +20,7 @@ from lighthouse_os.simulator.publish import (
     RunStats,
     factory_specs,
     publish,
-    sleeper,
+    publish_live,
 )
 
 app = typer.Typer(help="Simulators for demos, tests and benchmarks.", no_args_is_help=True)
@@ -59,7 +59,7 @@ def run_factory(
     points = simulate(start, start + timedelta(hours=hours), specs, seed, sample_s=sample_s)
     if speed > 0:
         stop = stop or threading.Event()
-        return publish(pace(points, sleep=sleeper(stop), speed=speed), publisher, stop=stop, size=1)
+        return publish_live(points, publisher, stop=stop, speed=speed)
     return publish(points, publisher, stop=stop)
 
 

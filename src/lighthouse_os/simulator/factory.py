@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from lighthouse_os.kpi.iso22400 import (
@@ -295,24 +296,34 @@ class _Sampler:
         ]
 
 
+class Timed(Protocol):
+    """Anything stamped with a simulated instant: a point, or all points of one instant."""
+
+    @property
+    def ts(self) -> datetime: ...
+
+
+TimedT = TypeVar("TimedT", bound=Timed)
+
+
 def pace(
-    points: Iterable[Point],
+    items: Iterable[TimedT],
     *,
     sleep: Callable[[float], None],
     speed: float = 1.0,
     monotonic: Callable[[], float] = _time.monotonic,
-) -> Iterator[Point]:
-    """Yield points no sooner than their simulated time allows: a point `Δt` after the first is
+) -> Iterator[TimedT]:
+    """Yield items no sooner than their simulated time allows: an item `Δt` after the first is
     released `Δt / speed` seconds (on `monotonic`) after the first was, sleeping via `sleep`."""
     if speed <= 0:
         raise SimulatorConfigError("speed must be > 0")
     first: datetime | None = None
     began = 0.0
-    for point in points:
+    for item in items:
         if first is None:
-            first, began = point.ts, monotonic()
-        due = began + (point.ts - first).total_seconds() / speed
+            first, began = item.ts, monotonic()
+        due = began + (item.ts - first).total_seconds() / speed
         delay = due - monotonic()
         if delay > 0:
             sleep(delay)
-        yield point
+        yield item

@@ -13,13 +13,22 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from itertools import groupby
+from operator import attrgetter
+from typing import Any, NamedTuple, Protocol
 
 import httpx
 import orjson
 import yaml
 
-from lighthouse_os.simulator.factory import STATES, MachineSpec, Point, PowerProfile, Product
+from lighthouse_os.simulator.factory import (
+    STATES,
+    MachineSpec,
+    Point,
+    PowerProfile,
+    Product,
+    pace,
+)
 from lighthouse_os.telemetry.points import RawPoint, TelemetrySink
 
 BATCH_POINTS = 50_000
@@ -255,8 +264,44 @@ def publish(
     size: int = BATCH_POINTS,
 ) -> RunStats:
     """Send the points in batches until they run out or `stop` is set."""
+    return _publish_batches(batches(points, size), publisher, stop=stop, on_batch=on_batch)
+
+
+class Instant(NamedTuple):
+    """All points of one simulated instant, sent together as a gateway sends one scan."""
+
+    ts: datetime
+    points: list[Point]
+
+
+def publish_live(
+    points: Iterable[Point],
+    publisher: Publisher,
+    *,
+    stop: threading.Event,
+    speed: float = 1.0,
+    sleep: Callable[[float], None] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> RunStats:
+    """Send each instant's points in one batch as soon as its time comes, until `stop`.
+
+    Grouped before pacing: batching the paced points instead would hold an instant back until
+    the next one was due (up to a sample interval), and the dashboard would lag by that much.
+    """
+    instants = (Instant(ts, list(group)) for ts, group in groupby(points, key=attrgetter("ts")))
+    paced = pace(instants, sleep=sleep or sleeper(stop), speed=speed, monotonic=monotonic)
+    return _publish_batches((instant.points for instant in paced), publisher, stop=stop)
+
+
+def _publish_batches(
+    groups: Iterable[list[Point]],
+    publisher: Publisher,
+    *,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[RunStats], None] | None = None,
+) -> RunStats:
     stats = RunStats()
-    for batch in batches(points, size):
+    for batch in groups:
         if stop is not None and stop.is_set():
             break
         accepted = publisher.send(batch)
