@@ -61,7 +61,7 @@ RETAINED = (
 STAGED_KEYS = {Level.MINUTE: "_lhos_keys_1m", Level.HOUR: "_lhos_keys_1h"}
 STAGED_ROWS = {Level.MINUTE: "_lhos_rows_1m", Level.HOUR: "_lhos_rows_1h"}
 STAGED_LATEST = "_lhos_latest"
-# The column numbering the batches of a group (`GroupCommit`) in order; 0 for a lone write.
+# The column numbering the batches of a group (`GroupCommit`) in order; a lone write has none.
 MEMBER = "member"
 MEMBER_COUNTS = pa.schema([pa.field(MEMBER, pa.int64()), pa.field("count", pa.int64())])
 # A group takes queued batches up to this many points (one larger batch goes alone).
@@ -207,7 +207,8 @@ class SqlStore(abc.ABC):
             sizes = [b.num_rows for b in batches]
             member = np.repeat(np.arange(len(batches), dtype=np.int64), sizes)
             points = pa.concat_tables(batches).append_column(MEMBER, pa.array(member))
-        # Stable sort: of keys repeated across batches, the earlier batch's stays first.
+        # Sorted outside the lock, stably: of keys repeated across batches the earlier batch's
+        # stays first. Dropping expired points later keeps the order.
         points, repeats = sort_by_key(points)
         self._prepare_write(points)
         with self._transaction():
