@@ -127,3 +127,30 @@ def test_product_form_refuses_a_bad_cycle_time(browser: TestClient, world: World
     settings = browser.get(f"/sites/{world.a1}/kpi/settings")
     assert "Z" in settings.text
     assert "12,5" in settings.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("vi", ["không đúng định dạng", "tên ca không được trùng nhau"]),
+        ("en", ["not in the expected format", "shift names must be unique"]),
+    ],
+)
+def test_calendar_form_errors_are_in_the_visitors_language(
+    browser: TestClient, world: World, lang: str, expected: list[str]
+) -> None:
+    form = {
+        "csrf_token": csrf_token(browser),
+        "timezone": "Asia/Ho_Chi_Minh",
+        "name_0": "A",
+        "start_0": "6am",
+        "end_0": "14:00",
+        "workday": "0",
+    }
+    url = f"/sites/{world.a1}/kpi/calendar?lang={lang}"
+    assert expected[0] in browser.post(url, data=form).text
+    twice = {**form, "start_0": "06:00", "name_1": "A", "start_1": "14:00", "end_1": "22:00"}
+    assert expected[1] in browser.post(url, data=twice).text
+    mars = {**form, "start_0": "06:00", "timezone": "Mars/Olympus"}
+    answer = browser.post(url, data=mars).text
+    assert ("không nhận ra múi giờ" if lang == "vi" else "unknown time zone") in answer

@@ -24,6 +24,7 @@ from lighthouse_os.kpi.schemas import CalendarIn, ProductIn
 from lighthouse_os.kpi.service import Dashboard
 from lighthouse_os.text import N_
 from lighthouse_os.web.deps import SessionDep
+from lighthouse_os.web.forms import form_problems
 from lighthouse_os.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -178,7 +179,7 @@ def _one(form: dict[str, list[str]], name: str) -> str:
 def _errors(err: ValidationError | InvalidInput) -> dict[str, str]:
     if isinstance(err, InvalidInput):
         return {**err.fields, "form": err.message}
-    return {".".join(str(p) for p in e["loc"]) or "form": e["msg"] for e in err.errors()}
+    return form_problems(err)
 
 
 @router.post("/sites/{site_id}/kpi/calendar", response_model=None)

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from lighthouse_os.kpi.iso22400 import Bucket
+from lighthouse_os.text import N_, Text
 
 
 class _Model(BaseModel):
@@ -254,9 +255,9 @@ class CalendarIn(_Model):
     @model_validator(mode="after")
     def _workdays_are_weekdays(self) -> Self:
         if any(not 0 <= day <= 6 for day in self.workdays):
-            raise ValueError("workdays are 0 (Monday) to 6 (Sunday)")
+            raise ValueError(Text(N_("workdays are 0 (Monday) to 6 (Sunday)")))
         if len({s.name for s in self.shifts}) != len(self.shifts):
-            raise ValueError("shift names must be unique")
+            raise ValueError(Text(N_("shift names must be unique")))
         return self
 
 

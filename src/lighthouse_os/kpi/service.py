@@ -39,6 +39,7 @@ from lighthouse_os.kpi.periods import Period, PeriodError, current_period, perio
 from lighthouse_os.kpi.queries import KpiReader, run_concurrently
 from lighthouse_os.kpi.schemas import CalendarIn, ProductIn
 from lighthouse_os.kpi.shift_calendar import HCMC_TWO_SHIFT, Shift, ShiftCalendar
+from lighthouse_os.text import N_, Text
 
 MAX_PF_RANGE = timedelta(days=93)
 
@@ -56,9 +57,8 @@ def calendar_from_input(data: CalendarIn) -> ShiftCalendar:
     try:
         ZoneInfo(data.timezone)
     except (KeyError, ValueError) as err:
-        raise InvalidInput(
-            f"unknown time zone {data.timezone!r}", fields={"timezone": "unknown"}
-        ) from err
+        problem = Text(N_("unknown time zone {zone!r}"), zone=data.timezone)
+        raise InvalidInput(problem, fields={"timezone": problem}) from err
     shifts = tuple(
         Shift(
             s.name,
@@ -143,9 +143,8 @@ def save_product(session: Session, site: Site, data: ProductIn) -> ProductRecord
         select(AssetNode).where(AssetNode.site_id == site.id, AssetNode.path == data.machine)
     )
     if node is None or node.level != "machine":
-        raise InvalidInput(
-            f"no machine {data.machine!r} at this site", fields={"machine": "unknown"}
-        )
+        problem = Text(N_("no machine {path!r} at this site"), path=data.machine)
+        raise InvalidInput(problem, fields={"machine": problem})
     product = session.scalar(
         select(ProductRecord).where(
             ProductRecord.node_id == node.id, ProductRecord.code == data.code
