@@ -148,3 +148,16 @@ def test_rules_page_lists_rules_of_an_asset_type(client: TestClient, plant: Plan
     assert page.status_code == 200
     assert "Press power" in page.text
     assert "<code>press</code>" in page.text
+
+
+def test_refused_actions_say_why_in_the_visitors_language(client: TestClient, plant: Plant) -> None:
+    alert_id = _alert(plant, resolved=True)
+    sign_in(client, "member@a.vn")
+    url = f"/sites/a1/alerts/{alert_id}"
+    comment = client.post(f"{url}/comment?lang=vi", data={"text": " "}, headers=_htmx(client))
+    assert "bình luận không được để trống" in comment.text
+    assert "a comment needs text" not in comment.text
+    acknowledge = client.post(f"{url}/acknowledge?lang=vi", headers=_htmx(client))
+    assert "không được chuyển từ đã xử lý sang đã xác nhận" in acknowledge.text
+    english = client.post(f"{url}/acknowledge?lang=en", headers=_htmx(client))
+    assert "resolved → acknowledged is not allowed" in english.text

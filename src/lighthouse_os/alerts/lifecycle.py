@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lighthouse_os.alerts.rules import AlertCleared, AlertEvent, AlertRaised, Severity
+from lighthouse_os.text import N_, Text
 
 SYSTEM = "system"  # actor of automatic transitions
 
@@ -27,6 +28,14 @@ class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+
+
+# The statuses as the UI words them (the same catalog entries as `_status.html`).
+STATUS_NAMES = {
+    AlertStatus.OPEN: Text(N_("open")),
+    AlertStatus.ACKNOWLEDGED: Text(N_("acknowledged")),
+    AlertStatus.RESOLVED: Text(N_("resolved")),
+}
 
 
 # Allowed moves; RESOLVED is final: a new raise opens a new alert.
@@ -216,8 +225,12 @@ def tick(book: AlertBook, now: datetime, policy: LifecyclePolicy = LifecyclePoli
 def _move(alert: Alert, target: AlertStatus) -> None:
     if target not in TRANSITIONS[alert.status]:
         raise IllegalTransition(
-            f"alert {alert.id}: {alert.status.value} → {target.value} is not allowed"
-            f" / không được chuyển {alert.status.value} → {target.value}"
+            Text(
+                N_("alert {alert}: {status} → {target} is not allowed"),
+                alert=alert.id,
+                status=STATUS_NAMES[alert.status],
+                target=STATUS_NAMES[target],
+            )
         )
 
 
@@ -253,7 +266,7 @@ def assign(
     """Set or clear the assignee of an alert that is not resolved; the change is commented."""
     alert = book.get(alert_id)
     if not alert.active:
-        raise IllegalTransition(f"alert {alert_id} is resolved / cảnh báo đã được xử lý")
+        raise IllegalTransition(Text(N_("alert {alert} is resolved"), alert=alert_id))
     who = assignee or "nobody / không ai"
     note = Comment(by, at, f"assigned to {who} / giao cho {who}")
     return book.put(replace(alert, assignee=assignee, comments=(*alert.comments, note)))
@@ -262,6 +275,6 @@ def assign(
 def comment(book: AlertBook, alert_id: str, *, author: str, text: str, at: datetime) -> AlertBook:
     """Add a comment, in any status (post-mortem notes go on resolved alerts too)."""
     if not text.strip():
-        raise LifecycleError("a comment needs text / bình luận không được để trống")
+        raise LifecycleError(Text(N_("a comment needs text")))
     alert = book.get(alert_id)
     return book.put(replace(alert, comments=(*alert.comments, Comment(author, at, text.strip()))))

@@ -37,6 +37,7 @@ from lighthouse_os.auth import audit
 from lighthouse_os.auth.models import Membership, Site, User
 from lighthouse_os.auth.policy import Principal
 from lighthouse_os.errors import Conflict, InvalidInput, NotFound
+from lighthouse_os.text import N_, Text
 from lighthouse_os.web import i18n
 
 STATUSES = ("open", "acknowledged", "resolved")
@@ -276,7 +277,7 @@ def acknowledge(
     try:
         book = lifecycle.acknowledge(_book(session, alert), alert.uid, by=actor.label, at=now)
     except lifecycle.LifecycleError as err:
-        raise Conflict(str(err)) from err
+        raise Conflict(err.args[0]) from err
     return _manual(session, alert, actor, "acknowledge", book.get(alert.uid))
 
 
@@ -296,7 +297,7 @@ def resolve(
             _book(session, alert), alert.uid, by=actor.label, at=now, note=(note or "").strip()
         )
     except lifecycle.LifecycleError as err:
-        raise Conflict(str(err)) from err
+        raise Conflict(err.args[0]) from err
     return _manual(session, alert, actor, "resolve", book.get(alert.uid))
 
 
@@ -316,17 +317,15 @@ def assign(
         users = {u.email.lower(): u for u in assignable_users(session, site)}
         user = users.get(assignee.strip().lower())
         if user is None:
-            raise InvalidInput(
-                f"{assignee} cannot be assigned alerts of this site",
-                fields={"assignee": "unknown"},
-            )
+            problem = Text(N_("{who} cannot be assigned alerts of this site"), who=assignee)
+            raise InvalidInput(problem, fields={"assignee": "unknown"})
     who = None if user is None else user.email
     try:
         book = lifecycle.assign(
             _book(session, alert), alert.uid, assignee=who, at=now, by=actor.label
         )
     except lifecycle.LifecycleError as err:
-        raise Conflict(str(err)) from err
+        raise Conflict(err.args[0]) from err
     alert.assignee_id = None if user is None else user.id
     return _manual(session, alert, actor, "assign", book.get(alert.uid))
 
@@ -341,7 +340,7 @@ def add_comment(
             _book(session, alert), alert.uid, author=actor.label, text=text, at=now
         )
     except lifecycle.LifecycleError as err:
-        raise InvalidInput(str(err), fields={"text": "required"}) from err
+        raise InvalidInput(err.args[0], fields={"text": "required"}) from err
     return _manual(session, alert, actor, "comment", book.get(alert.uid))
 
 
