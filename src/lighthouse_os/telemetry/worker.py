@@ -8,6 +8,13 @@ process dies meanwhile, the broker redelivers the unacknowledged messages to the
 
 A `LhosError` with a 4xx status from `ingest` (e.g. an unknown site) is permanent: retrying
 cannot help, so the messages behind that site batch are dead-lettered and acknowledged.
+
+Any other failure counts as the sink being down, and is retried for as long as it lasts, except
+one that looks like the data's doing (a `ValueError`, `TypeError`, `ArithmeticError` or
+`LookupError`: a bug the data triggers, not an outage). Retried as long, one such message would
+stall the worker for good. After `isolate_after` failures the batch is written message by
+message instead: the messages that still fail are dead-lettered with the error (their payload
+kept, nothing lost) and the rest are stored.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lighthouse_os.errors import LhosError
-from lighthouse_os.telemetry.points import RawPoint, TelemetrySink
+from lighthouse_os.telemetry.points import IngestResult, RawPoint, TelemetrySink
 from lighthouse_os.telemetry.sources.availability import Availability
 from lighthouse_os.telemetry.sources.backoff import Backoff
 from lighthouse_os.telemetry.sources.decoder import Decoded, InboundMessage, MessageDecoder
@@ -37,6 +44,7 @@ class WorkerOptions:
     batch_wait_seconds: float = 0.05
     retry_initial_seconds: float = 0.5
     retry_max_seconds: float = 30.0
+    isolate_after: int = 3  # failures that look like the data's doing before isolating them
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.batch_wait_seconds < 0:
@@ -68,6 +76,9 @@ class _SiteWrite:
     site: str
     points: list[RawPoint] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    # Where each delivery's points are in `points`, and how many spans `_isolate` has written.
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    isolated: int = 0
     done: bool = False
 
 
@@ -90,6 +101,10 @@ class _Plan:
 
 def _is_permanent(error: Exception) -> bool:
     return isinstance(error, LhosError) and error.status < 500
+
+
+def _is_data_error(error: Exception) -> bool:
+    return isinstance(error, ValueError | TypeError | ArithmeticError | LookupError)
 
 
 class MqttWorker:
@@ -173,9 +188,13 @@ class MqttWorker:
                 write = writes.get((source, batch.site))
                 if write is None:
                     write = writes[(source, batch.site)] = _SiteWrite(source, batch.site)
+                start = len(write.points)
                 write.points.extend(batch.points)
                 if not write.deliveries or write.deliveries[-1] is not delivery:
                     write.deliveries.append(delivery)
+                    write.spans.append((start, len(write.points)))
+                else:
+                    write.spans[-1] = (write.spans[-1][0], len(write.points))
         return plan
 
     def _decode_with_source(self, delivery: Delivery) -> tuple[str, Decoded]:
@@ -192,11 +211,15 @@ class MqttWorker:
             return decoder.source, Decoded.bad(f"decoder error: {err!r}")
 
     def _write(self, plan: _Plan, stop: threading.Event) -> bool:
+        data_failures = 0
         while True:
             try:
+                if data_failures >= self.options.isolate_after:
+                    self._isolate(plan)
                 self._write_once(plan)
             except Exception as err:  # the sink is down: keep the batch unacked and retry
                 self.stats.write_failures += 1
+                data_failures += _is_data_error(err)
                 self._sink_link.failed(err)
                 if stop.wait(self._backoff.next_delay()):
                     return False
@@ -204,6 +227,29 @@ class MqttWorker:
             self._sink_link.succeeded()
             self._backoff.reset()
             return True
+
+    def _isolate(self, plan: _Plan) -> None:
+        """Write each unwritten site batch message by message; a message that still fails the
+        same way becomes a dead letter. Another kind of failure (an outage) propagates."""
+        logged = False
+        for write in plan.writes.values():
+            if write.done:
+                continue
+            spans = list(zip(write.deliveries, write.spans, strict=True))
+            for delivery, (start, end) in spans[write.isolated :]:
+                points = write.points[start:end]
+                try:
+                    self._count(self.sink.ingest(write.site, points, source=write.source))
+                except Exception as err:
+                    if not (_is_data_error(err) or _is_permanent(err)):
+                        raise
+                    if not logged:  # once per batch: the traceback is the same bug's
+                        self._log.exception("the sink failed on a message from %s", delivery.topic)
+                        logged = True
+                    reason = f"the sink failed on this message: {err!r} (topic {delivery.topic})"
+                    plan.letters.append(_Letter(write.source, delivery.payload, reason, write.site))
+                write.isolated += 1
+            write.done = True
 
     def _write_once(self, plan: _Plan) -> None:
         for write in plan.writes.values():
@@ -232,7 +278,10 @@ class MqttWorker:
                 for d in write.deliveries
             )
         else:
-            self.stats.accepted += result.accepted
-            self.stats.duplicates += result.duplicates
-            self.stats.rejected += len(result.rejected)
+            self._count(result)
         write.done = True
+
+    def _count(self, result: IngestResult) -> None:
+        self.stats.accepted += result.accepted
+        self.stats.duplicates += result.duplicates
+        self.stats.rejected += len(result.rejected)

@@ -6,12 +6,13 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import orjson
 import pytest
 
 from lighthouse_os.errors import InvalidInput
+from lighthouse_os.telemetry.points import IngestResult, RawPoint
 from lighthouse_os.telemetry.sources.mqtt.client import BrokerAddress, MqttClient, MqttOptions
 from lighthouse_os.telemetry.sources.mqtt.source import JsonTopicDecoder
 from lighthouse_os.telemetry.sources.sparkplug.client import Metric, Payload, encode_payload
@@ -122,6 +123,44 @@ def test_worker_dead_letters_a_flood_of_bad_messages_and_stays_alive(
         p.encode() if isinstance(p, str) else p for _, p in bad
     )
     assert len(sink.points) == len(good)
+
+
+class BuggySink(FakeSink):
+    """Fails, as a bug in validation would, on any batch holding the value 13."""
+
+    def ingest(self, site: str, points: Sequence[RawPoint], *, source: str) -> IngestResult:
+        if any(p.value == 13.0 for p in points):
+            raise OverflowError("days=1000000000; must have magnitude <= 999999999")
+        return super().ingest(site, points, source=source)
+
+
+def test_a_message_the_sink_keeps_failing_on_is_dead_lettered_not_retried_forever(
+    mqtt_url: str, publisher: Publisher, uid: str
+) -> None:
+    sink = BuggySink()
+    running = start_worker(
+        mqtt_url,
+        [JsonTopicDecoder([uid])],
+        sink,
+        client_id=f"w-{uid}",
+        worker_options=WorkerOptions(
+            batch_size=50, batch_wait_seconds=0.2, retry_initial_seconds=0.05, isolate_after=2
+        ),
+    )
+    values = [float(i) for i in range(10)]
+    values[5] = 13.0
+    try:
+        publisher.publish_many([(f"lhos/{uid}/a", point(i, v)) for i, v in enumerate(values)])
+        assert wait_until(lambda: running.worker.stats.acked == 10)
+        assert running.thread.is_alive()
+    finally:
+        running.stop()
+    assert running.worker.stats.write_failures >= 2
+    assert sorted(ts for (_, _, ts) in sink.points) == [0, 1, 2, 3, 4, 6, 7, 8, 9]
+    [letter] = sink.letters
+    assert letter.payload == point(5, 13.0)
+    assert "OverflowError" in letter.reason
+    assert letter.site == uid
 
 
 def test_worker_dead_letters_batches_the_sink_refuses_as_invalid(
