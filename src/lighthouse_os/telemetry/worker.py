@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from lighthouse_os.errors import LhosError
 from lighthouse_os.telemetry.points import IngestResult, RawPoint, TelemetrySink
-from lighthouse_os.telemetry.sources.availability import Availability
+from lighthouse_os.telemetry.sources.availability import Availability, looks_like_data_error
 from lighthouse_os.telemetry.sources.backoff import Backoff
 from lighthouse_os.telemetry.sources.decoder import Decoded, InboundMessage, MessageDecoder
 from lighthouse_os.telemetry.sources.mqtt.client import Delivery, MqttClient
@@ -101,10 +101,6 @@ class _Plan:
 
 def _is_permanent(error: Exception) -> bool:
     return isinstance(error, LhosError) and error.status < 500
-
-
-def _is_data_error(error: Exception) -> bool:
-    return isinstance(error, ValueError | TypeError | ArithmeticError | LookupError)
 
 
 class MqttWorker:
@@ -219,7 +215,7 @@ class MqttWorker:
                 self._write_once(plan)
             except Exception as err:  # the sink is down: keep the batch unacked and retry
                 self.stats.write_failures += 1
-                data_failures += _is_data_error(err)
+                data_failures += looks_like_data_error(err)
                 self._sink_link.failed(err)
                 if stop.wait(self._backoff.next_delay()):
                     return False
@@ -241,7 +237,7 @@ class MqttWorker:
                 try:
                     self._count(self.sink.ingest(write.site, points, source=write.source))
                 except Exception as err:
-                    if not (_is_data_error(err) or _is_permanent(err)):
+                    if not (looks_like_data_error(err) or _is_permanent(err)):
                         raise
                     if not logged:  # once per batch: the traceback is the same bug's
                         self._log.exception("the sink failed on a message from %s", delivery.topic)

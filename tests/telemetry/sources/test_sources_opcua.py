@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import pytest
 from asyncua import Server, ua
 
 from lighthouse_os.errors import InvalidInput
+from lighthouse_os.telemetry.points import IngestResult, RawPoint
 from lighthouse_os.telemetry.sources.opcua.catalog import (
     NodeDescription,
     NodeMapError,
@@ -229,3 +230,41 @@ def test_source_receives_server_values_and_recovers_after_server_restart() -> No
     assert {1.5, 2.5} <= set(values_of())  # both sessions delivered, no value stored twice
     assert {site for site, _, _ in sink.points} == {"hcm-01"}
     assert "missing" not in sink.values("hcm-01")
+
+
+class BuggySink(FakeSink):
+    """Fails, as a bug in validation would, on any batch holding the value 13."""
+
+    def ingest(self, site: str, points: Sequence[RawPoint], *, source: str) -> IngestResult:
+        if any(p.value == 13 for p in points):
+            raise OverflowError("days=1000000000; must have magnitude <= 999999999")
+        return super().ingest(site, points, source=source)
+
+
+def test_source_sets_aside_a_point_the_sink_keeps_failing_on() -> None:
+    sink = BuggySink()
+    source = _source(sink, isolate_after=2)
+    for i, value in enumerate([1, 13, 3]):
+        source.on_change(DataChange("ns=2;s=B", value, T.replace(second=i), T, "Good", True))
+    assert not asyncio.run(source.flush())
+    assert not asyncio.run(source.flush())  # two data-like failures: the next pass isolates
+    assert asyncio.run(source.flush())
+    assert sorted(sink.points.values()) == [1, 3]
+    [letter] = sink.letters
+    assert "OverflowError" in letter.reason
+    assert b'"value":13' in letter.payload
+    source.on_change(DataChange("ns=2;s=B", 4, T.replace(second=9), T, "Good", True))
+    assert asyncio.run(source.flush())  # and back to whole batches
+    assert sink.calls[-1] == ("s2", 1, "opcua")
+
+
+def test_source_keeps_retrying_an_outage_however_long() -> None:
+    sink = FakeSink(fail_with=SinkDown("down"))
+    source = _source(sink, isolate_after=1)
+    source.on_change(change("ns=2;s=B", 2))
+    for _ in range(4):
+        assert not asyncio.run(source.flush())
+    assert sink.letters == []
+    sink.fail_with = None
+    assert asyncio.run(source.flush())
+    assert sink.points == {("s2", "b", T): 2}

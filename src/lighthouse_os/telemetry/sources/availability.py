@@ -1,4 +1,5 @@
-"""Availability of a connection or sink: log the failure once and the recovery once."""
+"""Availability of a connection or sink: log the failure once and the recovery once; and which
+sink failures are the data's doing rather than an outage (ADR 0016)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,9 @@ class Availability:
             self.available = True
             self.recoveries += 1
             self._logger.info("%s recovered", self._what)
+
+
+def looks_like_data_error(error: BaseException) -> bool:
+    """A failure some input triggers (a bug on odd data), not an outage: retrying the same
+    input forever cannot help, so after a few tries the input is set aside as a dead letter."""
+    return isinstance(error, ValueError | TypeError | ArithmeticError | LookupError)

@@ -22,7 +22,7 @@ import orjson
 
 from lighthouse_os.errors import LhosError
 from lighthouse_os.telemetry.points import RawPoint, TelemetrySink
-from lighthouse_os.telemetry.sources.availability import Availability
+from lighthouse_os.telemetry.sources.availability import Availability, looks_like_data_error
 from lighthouse_os.telemetry.sources.backoff import Backoff
 from lighthouse_os.telemetry.sources.opcua.catalog import NodeMap
 from lighthouse_os.telemetry.sources.opcua.client import DataChange, OpcUaSession, OpcUaUnavailable
@@ -42,6 +42,7 @@ class OpcUaOptions:
     reconnect_max_seconds: float = 60.0
     retry_initial_seconds: float = 0.5
     retry_max_seconds: float = 30.0
+    isolate_after: int = 3  # failures that look like the data's doing before isolating them
 
 
 @dataclass(slots=True)
@@ -113,6 +114,7 @@ class OpcUaSource:
         self._link = Availability(f"OPC UA server {endpoint}", self._log)
         self._sink_link = Availability("telemetry sink", self._log)
         self._overflowing = False
+        self._data_failures = 0
         opts = self.options
         self._reconnect = Backoff(opts.reconnect_initial_seconds, opts.reconnect_max_seconds)
         self._retry = Backoff(opts.retry_initial_seconds, opts.retry_max_seconds)
@@ -207,8 +209,10 @@ class OpcUaSource:
             while self._pending:
                 await self._flush_chunk()
         except Exception as err:  # the sink is down: keep the buffer, retry later
+            self._data_failures += looks_like_data_error(err)
             self._sink_link.failed(err)
             return False
+        self._data_failures = 0
         self._sink_link.succeeded()
         self._retry.reset()
         self._overflowing = False
@@ -231,6 +235,9 @@ class OpcUaSource:
         # Take the chunk out first: `on_change` may trim the front of the buffer meanwhile.
         size = min(self.options.batch_size, len(self._pending))
         chunk = [self._pending.popleft() for _ in range(size)]
+        if self._data_failures >= self.options.isolate_after:
+            await self._isolate(chunk)
+            return
         by_site: dict[str, list[RawPoint]] = {}
         for site, point in chunk:
             by_site.setdefault(site, []).append(point)
@@ -244,6 +251,26 @@ class OpcUaSource:
             self._pending.extendleft(reversed(unwritten))
             self._trim()
             raise
+
+    async def _isolate(self, chunk: list[tuple[str, RawPoint]]) -> None:
+        """Write point by point; a point the sink still fails on, the same way, becomes a dead
+        letter (ADR 0016). Another kind of failure puts the rest back and propagates."""
+        logged = False
+        for done, (site, point) in enumerate(chunk):
+            try:
+                await self._ingest(site, [point])
+            except Exception as err:
+                if not looks_like_data_error(err):
+                    self._pending.extendleft(reversed(chunk[done:]))
+                    self._trim()
+                    raise
+                if not logged:  # once per chunk: the traceback is the same bug's
+                    self._log.exception("the sink failed on a point of %s", point.tag)
+                    logged = True
+                reason = f"the sink failed on this point: {err!r}"
+                self._letters.append(_Letter(_json([point]), reason, site))
+        self._data_failures = 0
+        await self._flush_letters()
 
     async def _ingest(self, site: str, points: list[RawPoint]) -> None:
         try:
