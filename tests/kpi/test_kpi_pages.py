@@ -68,8 +68,9 @@ def test_kpi_index_lists_the_sites_the_caller_may_read(browser: TestClient, worl
     assert f"/sites/{world.b1}/kpi" not in page.text
 
 
-def test_calendar_form_shows_the_error_beside_the_field(browser: TestClient, world: World) -> None:
-    form = {
+def _bad_start_form(browser: TestClient) -> dict[str, str]:
+    """One shift whose start is not HH:MM."""
+    return {
         "csrf_token": csrf_token(browser),
         "timezone": "Asia/Ho_Chi_Minh",
         "name_0": "A",
@@ -77,6 +78,10 @@ def test_calendar_form_shows_the_error_beside_the_field(browser: TestClient, wor
         "end_0": "14:00",
         "workday": "0",
     }
+
+
+def test_calendar_form_shows_the_error_beside_the_field(browser: TestClient, world: World) -> None:
+    form = _bad_start_form(browser)
     response = browser.post(f"/sites/{world.a1}/kpi/calendar", data=form)
     assert response.status_code == 422
     assert 'class="field-error">shifts.0.start' in response.text
@@ -139,14 +144,7 @@ def test_product_form_refuses_a_bad_cycle_time(browser: TestClient, world: World
 def test_calendar_form_errors_are_in_the_visitors_language(
     browser: TestClient, world: World, lang: str, expected: list[str]
 ) -> None:
-    form = {
-        "csrf_token": csrf_token(browser),
-        "timezone": "Asia/Ho_Chi_Minh",
-        "name_0": "A",
-        "start_0": "6am",
-        "end_0": "14:00",
-        "workday": "0",
-    }
+    form = _bad_start_form(browser)
     url = f"/sites/{world.a1}/kpi/calendar?lang={lang}"
     assert expected[0] in browser.post(url, data=form).text
     twice = {**form, "start_0": "06:00", "name_1": "A", "start_1": "14:00", "end_1": "22:00"}

@@ -76,20 +76,28 @@ def test_a_lone_write_runs_at_once_in_a_group_of_its_own() -> None:
     assert recorder.groups == [[4], [5]]
 
 
+def run_behind_a_first_write(
+    commits: GroupCommit[int, int], recorder: Recorder, items: list[int]
+) -> dict[int, object]:
+    """Submit 1 and hold its write; queue `items` one at a time (so their arrival order is
+    known) behind it; release; return each item's result or error."""
+    recorder.release.clear()
+    results: dict[int, object] = {}
+    threads = submit_in_threads(commits, [1], results)
+    assert recorder.entered.wait(10)
+    for queued, item in enumerate(items, start=1):
+        threads += submit_in_threads(commits, [item], results)
+        wait_for(lambda n=queued: len(commits._queue) == n)
+    recorder.release.set()
+    for thread in threads:
+        thread.join(10)
+    return results
+
+
 def test_writes_queued_behind_a_running_write_go_together_in_arrival_order() -> None:
     recorder = Recorder()
     commits = GroupCommit(recorder, max_size=100)
-    recorder.release.clear()
-    results: dict[int, object] = {}
-    first = submit_in_threads(commits, [1], results)
-    assert recorder.entered.wait(10)
-    rest: list[threading.Thread] = []
-    for item in (2, 3, 4):  # one at a time, so the arrival order is known
-        rest += submit_in_threads(commits, [item], results)
-        wait_for(lambda n=item: len(commits._queue) == n - 1)
-    recorder.release.set()
-    for thread in first + rest:
-        thread.join(10)
+    results = run_behind_a_first_write(commits, recorder, [2, 3, 4])
     assert recorder.groups == [[1], [2, 3, 4]]
     assert results == {1: 10, 2: 20, 3: 30, 4: 40}
     assert commits.groups == 2
@@ -98,16 +106,7 @@ def test_writes_queued_behind_a_running_write_go_together_in_arrival_order() -> 
 def test_a_failing_group_is_written_again_one_by_one_so_only_the_culprit_fails() -> None:
     recorder = Recorder()
     commits = GroupCommit(recorder, max_size=100)
-    recorder.release.clear()
-    results: dict[int, object] = {}
-    threads = submit_in_threads(commits, [1], results)
-    assert recorder.entered.wait(10)
-    for item in (2, -3, 4):
-        threads += submit_in_threads(commits, [item], results)
-        wait_for(lambda n=abs(item): len(commits._queue) == n - 1)
-    recorder.release.set()
-    for thread in threads:
-        thread.join(10)
+    results = run_behind_a_first_write(commits, recorder, [2, -3, 4])
     assert recorder.groups == [[1], [2, -3, 4], [2], [-3], [4]]
     assert isinstance(results.pop(-3), ValueError)
     assert results == {1: 10, 2: 20, 4: 40}
@@ -116,16 +115,7 @@ def test_a_failing_group_is_written_again_one_by_one_so_only_the_culprit_fails()
 def test_max_size_bounds_a_group_and_every_writer_still_gets_its_result() -> None:
     recorder = Recorder()
     commits = GroupCommit(recorder, max_size=2)
-    recorder.release.clear()
-    results: dict[int, object] = {}
-    threads = submit_in_threads(commits, [1], results)
-    assert recorder.entered.wait(10)
-    for item in (2, 3, 4, 5, 6):
-        threads += submit_in_threads(commits, [item], results)
-        wait_for(lambda n=item: len(commits._queue) == n - 1)
-    recorder.release.set()
-    for thread in threads:
-        thread.join(10)
+    results = run_behind_a_first_write(commits, recorder, [2, 3, 4, 5, 6])
     assert recorder.groups == [[1], [2, 3], [4, 5], [6]]
     assert results == {item: item * 10 for item in range(1, 7)}
 
