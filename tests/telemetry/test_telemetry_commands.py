@@ -1,4 +1,4 @@
-"""`lhos assets import`, `lhos import csv`, `lhos deadletters list`, `lhos series agg`."""
+"""`lhos assets import`, `lhos import csv`, `lhos deadletters list|replay`, `lhos series agg`."""
 
 from __future__ import annotations
 
@@ -48,6 +48,16 @@ def test_cli_shop_floor_round_trip(cli_env: Path, capsys: pytest.CaptureFixture[
     assert report["rejected_by_reason"] == {"not_a_number": 1}
     again = _json(argv, capsys)
     assert (again["points_written"], again["duplicates"]) == (0, 23)
+    letters = _json(["deadletters", "list", "--site", "a1"], capsys)["dead_letters"]
+    assert [d["source"] for d in letters] == ["import:meter.csv"] * 2  # type: ignore[index]
+    replay = _json(["deadletters", "replay", "--site", "a1"], capsys)
+    assert replay == {
+        "replayed": 2,
+        "accepted": 0,
+        "duplicates": 0,
+        "rejected": 2,  # "x" is still not a number: each letter is replaced by a new one
+        "skipped": 0,
+    }
     letters = _json(["deadletters", "list", "--site", "a1"], capsys)["dead_letters"]
     assert [d["source"] for d in letters] == ["import:meter.csv"] * 2  # type: ignore[index]
     series = _json(

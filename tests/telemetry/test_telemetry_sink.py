@@ -18,8 +18,10 @@ from lighthouse_os.auth.models import Site
 from lighthouse_os.telemetry.models import DeadLetter
 from lighthouse_os.telemetry.points import RawPoint
 from lighthouse_os.telemetry.service import (
+    ReplayReport,
     TelemetryService,
     list_dead_letters,
+    replay_dead_letters,
     series_aggregate,
 )
 from lighthouse_os.telemetry.store import TimeSeriesStore, WriteResult
@@ -231,3 +233,35 @@ def test_sink_series_aggregate_buckets_on_the_local_day(
         ("2026-02-27T00:00:00+07:00", 5.0),
         ("2026-02-28T00:00:00+07:00", 5.0),
     ]
+
+
+def test_replay_sends_rejected_points_again_once_their_tag_exists(
+    sf_sink: TelemetryService, sf_sessions: sessionmaker[Session], world: World
+) -> None:
+    points = [
+        RawPoint("line1/press2/amps", T0, 4.0),
+        RawPoint("line1/press2/amps", T0 + timedelta(minutes=1), 5.0),
+        RawPoint("line1/press2/volts", T0, 230.0),  # still unknown after the replay
+        RawPoint("line1/press2/kwh", T0, "n/a"),
+    ]
+    sf_sink.ingest("a1", points, source="mqtt")
+    sf_sink.dead_letter(source="mqtt", payload=b"{not json", reason="invalid JSON", site="a1")
+    with sf_sessions() as session:
+        site = session.get(Site, world.a1)
+        assert site is not None
+        assets.create_tag(session, site, TagDraft("line1/press2/amps", "A", "gauge"))
+
+    report = replay_dead_letters(sf_sink, site, reason="unknown_tag")
+    assert report == ReplayReport(replayed=3, accepted=2, duplicates=0, rejected=1, skipped=0)
+    amps = _tag_id(sf_sessions, world, "line1/press2/amps")
+    assert [v for _ts, v in _stored(sf_sink.store, amps)] == [4.0, 5.0]
+    left = [(d.source, d.tag, d.reason.split(":")[0]) for d in _letters(sf_sessions)]
+    assert sorted(left) == [
+        ("mqtt", "", "invalid JSON"),
+        ("mqtt", "line1/press2/kwh", "not_a_number"),
+        ("mqtt", "line1/press2/volts", "unknown_tag"),  # a new letter, today's reason
+    ]
+
+    again = replay_dead_letters(sf_sink, site)
+    assert again == ReplayReport(replayed=2, accepted=0, duplicates=0, rejected=2, skipped=1)
+    assert len(_letters(sf_sessions)) == 3

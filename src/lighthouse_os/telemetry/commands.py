@@ -1,7 +1,9 @@
-"""`lhos import csv|parquet`, `lhos deadletters list`, `lhos series agg` (and `lhos assets`)."""
+"""`lhos import csv|parquet`, `lhos deadletters list|replay`, `lhos series agg` (and `lhos
+assets`)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, cast
@@ -110,6 +112,34 @@ def deadletters_list(
         console.print(f"{line}\n    {row['reason']}\n    {str(row['payload'])[:200]}", markup=False)
     if not rows:
         console.print("no dead letters")
+
+
+@deadletters_app.command("replay")
+def deadletters_replay(
+    site: SiteOption,
+    source: Annotated[str | None, typer.Option("--source", help="e.g. http, mqtt.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Reasons starting with this, e.g. unknown_tag.")
+    ] = None,
+    json_out: Json = False,
+) -> None:
+    """Send a site's rejected points again (say, once their tag exists); each letter replayed
+    is removed, and a point still refused becomes a new letter with today's reason."""
+    from lighthouse_os.cli import console, print_json
+
+    with build_sink(_settings()) as sink:
+        with sink.sessions() as session:
+            target = get_site(session, site)
+        report = service.replay_dead_letters(sink, target, source=source, reason=reason)
+    if json_out:
+        print_json(asdict(report))
+        return
+    console.print(
+        f"{report.replayed} letter(s) replayed: {report.accepted} point(s) stored, "
+        f"{report.duplicates} already stored, {report.rejected} refused again; "
+        f"{report.skipped} letter(s) left (not points)",
+        markup=False,
+    )
 
 
 @series_app.command("agg")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
+import orjson
+
 
 class RawPoint(NamedTuple):
     """One reading as a source received it, before validation.
@@ -20,6 +22,13 @@ class RawPoint(NamedTuple):
     tag: str
     ts: datetime | str | int | float | None
     value: object
+
+
+def points_json(points: Sequence[RawPoint]) -> bytes:
+    """Points as a dead letter keeps them, `[{tag, ts, value}, …]`: what `lhos deadletters
+    replay` sends again."""
+    rows = [{"tag": p.tag, "ts": p.ts, "value": p.value} for p in points]
+    return orjson.dumps(rows, default=str)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,13 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pyarrow as pa
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from lighthouse_os.assets import service as assets
 from lighthouse_os.assets.models import Tag
 from lighthouse_os.auth.models import Site
+from lighthouse_os.auth.sessions import as_utc
 from lighthouse_os.db.base import utcnow
 from lighthouse_os.db.engine import make_engine, make_session_factory
 from lighthouse_os.errors import InvalidInput
@@ -348,6 +349,75 @@ def list_dead_letters(
     if source:
         query = query.where(DeadLetter.source == source)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What `replay_dead_letters` did: letters sent again (and removed) or left as they were."""
+
+    replayed: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    skipped: int  # not points (a raw message that never parsed) or a truncated payload
+
+
+def replay_dead_letters(
+    sink: TelemetryService,
+    site: Site,
+    *,
+    source: str | None = None,
+    reason: str | None = None,
+    limit: int = 10_000,
+) -> ReplayReport:
+    """Send the site's rejected points again, say once the missing tag exists.
+
+    Each letter that holds points (`{tag, ts, value}`, or a list of them) goes through the
+    ingest path again under its own source and is removed: its points are now stored, counted
+    as duplicates, or rejected again into a new dead letter with today's reason. Letters of
+    messages that never parsed are left alone. `reason` keeps the letters whose reason starts
+    with it (e.g. `unknown_tag`).
+    """
+    with sink.sessions() as session:
+        letters = list_dead_letters(session, site=site, source=source, limit=limit)
+    if reason:
+        letters = [letter for letter in letters if letter.reason.startswith(reason)]
+    by_source: dict[str, list[DeadLetter]] = {}
+    points_of: dict[int, list[RawPoint]] = {}
+    for letter in reversed(letters):  # oldest first, as they came
+        points = None if letter.payload_truncated else _letter_points(letter)
+        if points:
+            points_of[letter.id] = points
+            by_source.setdefault(letter.source, []).append(letter)
+    accepted = duplicates = rejected = 0
+    for letter_source, group in by_source.items():
+        points = [point for letter in group for point in points_of[letter.id]]
+        result = sink.ingest(site.code, points, source=letter_source)
+        accepted += result.accepted
+        duplicates += result.duplicates
+        rejected += len(result.rejected)
+        with sink.sessions.begin() as session:
+            session.execute(delete(DeadLetter).where(DeadLetter.id.in_([d.id for d in group])))
+    replayed = len(points_of)
+    return ReplayReport(replayed, accepted, duplicates, rejected, len(letters) - replayed)
+
+
+def _letter_points(letter: DeadLetter) -> list[RawPoint] | None:
+    """The points a dead letter keeps: `{tag, ts, value}` (a rejected point, with its `index`)
+    or a list of them (a batch the sink refused); None for anything else. A point that came
+    without a time stamp was stamped on arrival, which is when the letter was written."""
+    try:
+        body = orjson.loads(letter.payload)
+    except orjson.JSONDecodeError:
+        return None
+    rows = body if isinstance(body, list) else [body]
+    points = []
+    for row in rows:
+        if not isinstance(row, dict) or set(row) - {"index"} != {"tag", "ts", "value"}:
+            return None
+        ts = row["ts"] if row["ts"] is not None else as_utc(letter.received_at)
+        points.append(RawPoint(row["tag"], ts, row["value"]))
+    return points or None
 
 
 def dead_letter_dict(letter: DeadLetter) -> dict[str, object]:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lighthouse_os.errors import LhosError
-from lighthouse_os.telemetry.points import IngestResult, RawPoint, TelemetrySink
+from lighthouse_os.telemetry.points import IngestResult, RawPoint, TelemetrySink, points_json
 from lighthouse_os.telemetry.sources.availability import Availability, looks_like_data_error
 from lighthouse_os.telemetry.sources.backoff import Backoff
 from lighthouse_os.telemetry.sources.decoder import Decoded, InboundMessage, MessageDecoder
@@ -242,8 +242,12 @@ class MqttWorker:
                     if not logged:  # once per batch: the traceback is the same bug's
                         self._log.exception("the sink failed on a message from %s", delivery.topic)
                         logged = True
+                    # Its points, not its raw bytes: `lhos deadletters replay` can send them
+                    # again once the bug is fixed; the reason names the topic.
                     reason = f"the sink failed on this message: {err!r} (topic {delivery.topic})"
-                    plan.letters.append(_Letter(write.source, delivery.payload, reason, write.site))
+                    plan.letters.append(
+                        _Letter(write.source, points_json(points), reason, write.site)
+                    )
                 write.isolated += 1
             write.done = True
 

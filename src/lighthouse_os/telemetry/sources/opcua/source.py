@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import orjson
 
 from lighthouse_os.errors import LhosError
-from lighthouse_os.telemetry.points import RawPoint, TelemetrySink
+from lighthouse_os.telemetry.points import RawPoint, TelemetrySink, points_json
 from lighthouse_os.telemetry.sources.availability import Availability, looks_like_data_error
 from lighthouse_os.telemetry.sources.backoff import Backoff
 from lighthouse_os.telemetry.sources.opcua.catalog import NodeMap
@@ -63,11 +63,6 @@ class _Letter:
     payload: bytes
     reason: str
     site: str | None
-
-
-def _json(points: list[RawPoint]) -> bytes:
-    rows = [{"tag": p.tag, "ts": p.ts, "value": p.value} for p in points]
-    return orjson.dumps(rows, default=str)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> bool:
@@ -268,7 +263,7 @@ class OpcUaSource:
                     self._log.exception("the sink failed on a point of %s", point.tag)
                     logged = True
                 reason = f"the sink failed on this point: {err!r}"
-                self._letters.append(_Letter(_json([point]), reason, site))
+                self._letters.append(_Letter(points_json([point]), reason, site))
         self._data_failures = 0
         await self._flush_letters()
 
@@ -278,7 +273,9 @@ class OpcUaSource:
         except LhosError as err:
             if err.status >= 500:
                 raise
-            self._letters.append(_Letter(_json(points), f"site {site!r} refused: {err}", site))
+            self._letters.append(
+                _Letter(points_json(points), f"site {site!r} refused: {err}", site)
+            )
             await self._flush_letters()
             return
         self.stats.accepted += result.accepted
